@@ -93,7 +93,8 @@ const char *log_quote(char *buf, size_t size, const char *s)
         }
     }
     size_t o = 0;
-    const size_t room = size - 5; /* closing quote, "...", NUL */
+    const size_t room = size - 2; /* closing quote, NUL */
+    size_t cut = 1;               /* where "..." goes if the value does not fit */
     buf[o++] = '"';
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
@@ -119,12 +120,14 @@ const char *log_quote(char *buf, size_t size, const char *s)
             n = 1;
         }
         if (o + n > room) {
-            memcpy(buf + o, "...", 3);
-            o += 3;
+            memcpy(buf + cut, "...", 3);
+            o = cut + 3;
             break;
         }
         memcpy(buf + o, esc, n);
         o += n;
+        if (o + 3 <= room)
+            cut = o;
     }
     buf[o++] = '"';
     buf[o] = '\0';

@@ -12,7 +12,8 @@
 #include <stdarg.h>
 
 /* libmicrohttpd: pass as MHD_OPTION_EXTERNAL_LOGGER, (void *)log_bridge_mhd, NULL.
- * (MHD takes the logger per daemon; common/http.c does this for every server.) */
+ * MHD only calls it when the daemon also has the MHD_USE_ERROR_LOG flag. (MHD takes the logger
+ * per daemon; common/http.c does this for every server.) */
 void log_bridge_mhd(void *cls, const char *fmt, va_list ap);
 
 /* librdkafka: call on each rd_kafka_conf_t before rd_kafka_new(). conf is rd_kafka_conf_t *. */
