@@ -42,7 +42,9 @@ void hmac_keyring_free(hmac_keyring_t *kr);
 /* Access key: 1-64 chars [A-Za-z0-9_.-]; secret: >= 16 bytes. 0, -EINVAL, -EEXIST. */
 int hmac_keyring_add(hmac_keyring_t *kr, const char *access_key, const char *secret);
 /* Loads "access_key secret" lines ('#' comments and blank lines skipped). The file must not be
- * readable by group or others. Errors: "path:line: reason" in err. */
+ * readable by group or others. Errors: "path:line: reason" in err. All or nothing: on error no
+ * key of the file is added. 0, -errno of open(2), -EACCES (group/other permission bits set),
+ * -EINVAL (not a regular file, bad line, duplicate key), -EIO (read error). */
 int hmac_keyring_load(hmac_keyring_t *kr, const char *path, char *err, size_t errlen);
 const char *hmac_keyring_secret(const hmac_keyring_t *kr, const char *access_key);
 size_t hmac_keyring_count(const hmac_keyring_t *kr);
@@ -56,14 +58,25 @@ typedef struct {
 } hmac_headers_t;
 
 /* Signs a request at time now (unix seconds) with a fresh random nonce.
- * query holds decoded pairs (see hmac_query_parse for a raw query string). 0 or -EINVAL. */
+ * query holds decoded pairs (see hmac_query_parse for a raw query string). 0 or -EINVAL
+ * (-EIO if the random generator or the crypto library fails). */
 int hmac_sign(const char *access_key, const char *secret, const char *method, const char *path,
               const hmac_kv_t *query, size_t nquery, const void *body, size_t body_len,
               int64_t now, hmac_headers_t *out);
+/* hmac_sign with a caller-chosen nonce (16-64 characters [A-Za-z0-9_-], else -EINVAL), for
+ * known-answer tests and fuzzing. Production callers use hmac_sign: a reused nonce is
+ * refused by the verifier as a replay. */
+int hmac_sign_with_nonce(const char *access_key, const char *secret, const char *method,
+                         const char *path, const hmac_kv_t *query, size_t nquery, const void *body,
+                         size_t body_len, int64_t now, const char *nonce, hmac_headers_t *out);
 
 /* Splits a raw query string ("a=1&b=x%20y") into decoded pairs. *out is one allocation
- * (free() it). Returns 0 or -EINVAL on bad percent-encoding. */
+ * (free() it). Returns 0 or -EINVAL on bad percent-encoding. Strict RFC 3986: '+' stays a
+ * plus sign, "%00" is refused; empty segments are skipped and a key without '=' has value "". */
 int hmac_query_parse(const char *raw, hmac_kv_t **out, size_t *n);
+/* The canonical query of decoded pairs (the CANONICAL_QUERY above); also a valid raw query
+ * for the request URL. free() it; NULL if a key or value is NULL. */
+char *hmac_query_canonical(const hmac_kv_t *query, size_t nquery);
 
 /* --- verification (server side) --- */
 typedef struct {
@@ -80,11 +93,16 @@ typedef struct {
  * (unix seconds), -EALREADY if seen, another negative errno if it cannot tell (store down). */
 typedef int (*hmac_replay_fn)(void *ud, const char *key, const char *nonce, int64_t expires_at);
 
-/* Verifies r at time now. replay may be NULL only for tests that check signatures alone.
+/* Verifies r at time now; window_s <= 0 means HMAC_DEFAULT_WINDOW_S. Checks, in order: headers
+ * present and well-formed, key known, timestamp in the window, signature, then the replay hook
+ * (with expires_at = timestamp + window), so forged requests never reach the replay store.
+ * replay may be NULL only for tests that check signatures alone.
  * Returns 0, -EACCES with *reason set to a static string naming what was wrong
  * ("missing X-Rampart-Signature header", "unknown access key", "timestamp outside the
  * allowed window", "signature mismatch", "replayed request", ...), or the replay hook's
- * other errors (e.g. -EIO, reason "replay store unavailable"). */
+ * other errors (e.g. -EIO, reason "replay store unavailable"; -ENOSPC, "replay cache full").
+ * -EINVAL ("invalid arguments") when kr, r, method or path is NULL, a query pair has a NULL
+ * key or value, or body is NULL with a non-zero body_len. */
 int hmac_verify(const hmac_keyring_t *kr, const hmac_request_t *r, int64_t now, int window_s,
                 hmac_replay_fn replay, void *replay_ud, const char **reason);
 
@@ -94,7 +112,10 @@ typedef struct hmac_replay_cache hmac_replay_cache_t;
  * rather than forgetting nonces still inside the window. */
 hmac_replay_cache_t *hmac_replay_cache_new(size_t capacity);
 void hmac_replay_cache_free(hmac_replay_cache_t *c);
-/* An hmac_replay_fn; ud is the cache. Thread-safe. Uses the wall clock to expire entries. */
+/* An hmac_replay_fn; ud is the cache. Thread-safe. Uses the wall clock to expire entries: a
+ * nonce is remembered while time(NULL) <= expires_at (one already past is not stored), and
+ * expired entries are dropped before a full cache refuses. -EINVAL on a key or nonce longer
+ * than HMAC_KEY_MAX / HMAC_NONCE_MAX. */
 int hmac_replay_cache_check(void *ud, const char *key, const char *nonce, int64_t expires_at);
 
 #endif
