@@ -38,6 +38,10 @@ void redis_pool_put(redis_pool_t *pool, struct redisContext *c, bool broken);
  * returned as replies; only transport failures give NULL. */
 struct redisReply *redis_pool_command(redis_pool_t *pool, const char **err, const char *fmt, ...);
 
+/* Binary-safe variant: argc arguments with explicit lengths (argvlen may be NULL for C strings). */
+struct redisReply *redis_pool_command_argv(redis_pool_t *pool, const char **err, int argc,
+                                           const char **argv, const size_t *argvlen);
+
 /* True if the last operation reached Redis (for /health). */
 bool redis_pool_healthy(redis_pool_t *pool);
 /* Last transport error text, or "" (copied into buf). */

@@ -1,0 +1,97 @@
+#include "common/strbuf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+
+static void reserve(strbuf_t *sb, size_t extra)
+{
+    size_t need = sb->len + extra + 1;
+    if (need <= sb->cap)
+        return;
+    size_t cap = sb->cap ? sb->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    sb->data = xrealloc(sb->data, cap);
+    sb->cap = cap;
+}
+
+void strbuf_append(strbuf_t *sb, const void *p, size_t n)
+{
+    reserve(sb, n);
+    memcpy(sb->data + sb->len, p, n);
+    sb->len += n;
+    sb->data[sb->len] = '\0';
+}
+
+void strbuf_appends(strbuf_t *sb, const char *s)
+{
+    strbuf_append(sb, s, strlen(s));
+}
+
+void strbuf_appendf(strbuf_t *sb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char small[256];
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        va_end(ap2);
+        return;
+    }
+    if ((size_t)n < sizeof(small)) {
+        strbuf_append(sb, small, (size_t)n);
+    } else {
+        reserve(sb, (size_t)n);
+        vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap2);
+        sb->len += (size_t)n;
+    }
+    va_end(ap2);
+}
+
+void strbuf_append_json_string(strbuf_t *sb, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    reserve(sb, strlen(s) + 2);
+    strbuf_append(sb, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned char c = *p;
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            strbuf_append(sb, e, 2);
+        } else if (c < 0x20) {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            strbuf_append(sb, e, 6);
+        } else {
+            strbuf_append(sb, p, 1);
+        }
+    }
+    strbuf_append(sb, "\"", 1);
+}
+
+void strbuf_dispose(strbuf_t *sb)
+{
+    free(sb->data);
+    sb->data = NULL;
+    sb->len = sb->cap = 0;
+}
+
+char *strbuf_steal(strbuf_t *sb, size_t *len)
+{
+    if (!sb->data) {
+        reserve(sb, 0);
+        sb->data[0] = '\0';
+    }
+    char *p = sb->data;
+    if (len)
+        *len = sb->len;
+    sb->data = NULL;
+    sb->len = sb->cap = 0;
+    return p;
+}

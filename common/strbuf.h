@@ -1,0 +1,25 @@
+/* strbuf: a growable, always NUL-terminated byte buffer for building responses and lines. */
+#ifndef RAMPART_COMMON_STRBUF_H
+#define RAMPART_COMMON_STRBUF_H
+
+#include <stddef.h>
+
+typedef struct {
+    char *data; /* NUL-terminated; NULL until the first append */
+    size_t len;
+    size_t cap;
+} strbuf_t;
+
+#define STRBUF_INIT {NULL, 0, 0}
+
+void strbuf_append(strbuf_t *sb, const void *p, size_t n);
+void strbuf_appends(strbuf_t *sb, const char *s);
+void strbuf_appendf(strbuf_t *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal (quotes and escapes included). */
+void strbuf_append_json_string(strbuf_t *sb, const char *s);
+/* Frees the storage; sb may be reused afterwards. */
+void strbuf_dispose(strbuf_t *sb);
+/* Hands the storage to the caller (free() it) and resets sb. Never NULL. */
+char *strbuf_steal(strbuf_t *sb, size_t *len);
+
+#endif
