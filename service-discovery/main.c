@@ -1,0 +1,164 @@
+/* rampart-sd: the service-discovery daemon. main() only reads the configuration and wires
+ * the modules together; see sd.h for the state and api.h for the HTTP API. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "service-discovery/sd.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: rampart-sd [-c config.yaml] [--help-config] [--version]\n"
+                 "Every key can also be set by environment (RAMPART_SD_<KEY>, see "
+                 "--help-config).\n");
+}
+
+static void sd_stop(sd_state_t *sd)
+{
+    http_server_free(sd->http);
+    api_free(sd->api);
+    registry_free(sd->registry);
+    redis_pool_free(sd->redis);
+    hmac_keyring_free(sd->keys);
+    metrics_registry_free(sd->metrics);
+    config_dispose(sd_config_options, sd_config_noptions, &sd->cfg);
+}
+
+static int sd_start(sd_state_t *sd)
+{
+    char err[512];
+    int rc = -EINVAL;
+    sd_config_t *c = &sd->cfg;
+
+    sd->keys = hmac_keyring_new();
+    if ((rc = hmac_keyring_load(sd->keys, c->auth_keys_file, err, sizeof(err))) < 0) {
+        char q[600];
+        LOG_ERROR("config_error", "key=auth.keys_file error=%s", log_quote(q, sizeof(q), err));
+        goto cleanup;
+    }
+    sd->metrics = metrics_registry_new();
+    redis_pool_opts_t ro = {.addr = c->redis_addr,
+                            .password = c->redis_password,
+                            .db = (int)c->redis_db,
+                            .timeout_ms = (int)c->redis_timeout_ms,
+                            .max_idle = (size_t)c->http_threads * 2};
+    if (!(sd->redis = redis_pool_new(&ro))) {
+        rc = -EINVAL;
+        goto cleanup;
+    }
+    registry_opts_t rg = {.redis = sd->redis,
+                          .prefix = c->redis_prefix,
+                          .ttl_ms = c->registry_ttl_ms,
+                          .max_services = c->registry_max_services,
+                          .max_instances = c->registry_max_instances,
+                          .metrics = sd->metrics};
+    sd->registry = registry_new(&rg);
+    api_opts_t ao = {.registry = sd->registry,
+                     .keys = sd->keys,
+                     .auth_window_s = (int)(c->auth_window_ms / 1000),
+                     .metrics = sd->metrics};
+    sd->api = api_new(&ao);
+    http_server_opts_t ho = {.listen = c->http_listen,
+                             .threads = (unsigned)c->http_threads,
+                             .max_body = (size_t)c->http_max_body,
+                             .max_connections = (unsigned)c->http_max_connections,
+                             .timeout_s = (unsigned)(c->http_timeout_ms / 1000),
+                             .metric_prefix = "rampart_sd",
+                             .metrics = sd->metrics};
+    if (!(sd->http = http_server_new(&ho))) {
+        rc = -EINVAL;
+        goto cleanup;
+    }
+    if ((rc = api_install(sd->api, sd->http)) < 0)
+        goto cleanup;
+    if ((rc = http_server_start(sd->http)) < 0) {
+        LOG_ERROR("listen_failed", "addr=%s error=%s", c->http_listen, strerror(-rc));
+        goto cleanup;
+    }
+    const char *rerr = NULL;
+    if (registry_ping(sd->registry, &rerr) < 0)
+        LOG_WARN("redis_unreachable", "addr=%s error=%s (serving 503 until it answers)",
+                 c->redis_addr, rerr ? rerr : "unknown");
+    LOG_INFO("started", "version=%s port=%u redis=%s ttl_ms=%lld keys=%zu", RAMPART_VERSION,
+             (unsigned)http_server_port(sd->http), c->redis_addr,
+             (long long)c->registry_ttl_ms, hmac_keyring_count(sd->keys));
+    return 0;
+
+cleanup:
+    sd_stop(sd);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = NULL;
+    bool help_config = false;
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"help-config", no_argument, NULL, 'H'},
+                                             {"version", no_argument, NULL, 'V'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'H':
+            help_config = true;
+            break;
+        case 'V':
+            printf("rampart-sd %s\n", RAMPART_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (help_config) {
+        config_print_reference(sd_config_options, sd_config_noptions, SD_ENV_PREFIX, stdout);
+        return 0;
+    }
+
+    sd_state_t sd = {0};
+    char err[512];
+    log_init("sd", LOG_LEVEL_INFO, 2);
+    if (config_load(sd_config_options, sd_config_noptions, &sd.cfg, config_path, SD_ENV_PREFIX,
+                    err, sizeof(err)) < 0) {
+        fprintf(stderr, "rampart-sd: %s\n", err);
+        return 2;
+    }
+    log_level_t level;
+    if (log_level_parse(sd.cfg.log_level, &level) < 0) {
+        fprintf(stderr, "rampart-sd: log.level: unknown level \"%s\"\n", sd.cfg.log_level);
+        config_dispose(sd_config_options, sd_config_noptions, &sd.cfg);
+        return 2;
+    }
+    log_set_level(level);
+
+    /* Signals are taken synchronously by this thread; block them before threads start. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (sd_start(&sd) < 0)
+        return 1;
+    int sig = 0;
+    sigwait(&set, &sig);
+    LOG_INFO("stopping", "signal=%s", strsignal(sig));
+    sd_stop(&sd);
+    LOG_INFO("stopped", NULL);
+    return 0;
+}

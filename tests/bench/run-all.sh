@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs every benchmark of an optimised build: tests/bench/run-all.sh build/bench
+set -euo pipefail
+build=${1:-build/bench}
+echo "machine: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
+"$build/tests/bench/bench_sd" --seconds 5 --connections 8
