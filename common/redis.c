@@ -216,20 +216,20 @@ void redis_pool_put(redis_pool_t *pool, struct redisContext *c, bool broken)
     redisFree(c);
 }
 
-/* Runs one command; an idle connection may have gone stale (Redis restarted), so a transport
- * failure on a reused connection is retried once on a fresh one. */
-static redisReply *run(redis_pool_t *pool, const char **err, int argc, const char **argv,
-                       const size_t *argvlen)
+/* Runs one command already in RESP form. An idle connection may have gone stale (Redis
+ * restarted), so a transport failure on a reused connection is retried once on a fresh one. */
+static redisReply *run(redis_pool_t *pool, const char **err, const char *cmd, size_t len)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         redisContext *c = redis_pool_get(pool, err);
         if (!c)
             return NULL;
-        redisReply *r = redisCommandArgv(c, argc, argv, argvlen);
-        if (r) {
+        void *reply = NULL;
+        if (redisAppendFormattedCommand(c, cmd, len) == REDIS_OK &&
+            redisGetReply(c, &reply) == REDIS_OK && reply) {
             redis_pool_put(pool, c, false);
             note_success(pool);
-            return r;
+            return reply;
         }
         redis_pool_put(pool, c, true);
         if (err)
@@ -241,29 +241,33 @@ static redisReply *run(redis_pool_t *pool, const char **err, int argc, const cha
 struct redisReply *redis_pool_command_argv(redis_pool_t *pool, const char **err, int argc,
                                            const char **argv, const size_t *argvlen)
 {
-    return run(pool, err, argc, argv, argvlen);
+    char *cmd = NULL;
+    int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+    if (len < 0) {
+        if (err)
+            *err = "cannot format redis command";
+        return NULL;
+    }
+    redisReply *r = run(pool, err, cmd, (size_t)len);
+    redisFreeCommand(cmd);
+    return r;
 }
 
 struct redisReply *redis_pool_command(redis_pool_t *pool, const char **err, const char *fmt, ...)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        redisContext *c = redis_pool_get(pool, err);
-        if (!c)
-            return NULL;
-        va_list ap;
-        va_start(ap, fmt);
-        redisReply *r = redisvCommand(c, fmt, ap);
-        va_end(ap);
-        if (r) {
-            redis_pool_put(pool, c, false);
-            note_success(pool);
-            return r;
-        }
-        redis_pool_put(pool, c, true);
+    char *cmd = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int len = redisvFormatCommand(&cmd, fmt, ap);
+    va_end(ap);
+    if (len < 0) {
         if (err)
-            *err = "redis I/O error";
+            *err = "cannot format redis command";
+        return NULL;
     }
-    return NULL;
+    redisReply *r = run(pool, err, cmd, (size_t)len);
+    redisFreeCommand(cmd);
+    return r;
 }
 
 bool redis_pool_healthy(redis_pool_t *pool)
