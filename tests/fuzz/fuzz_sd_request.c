@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *pick = count + strlen(count) + 1;
     size_t c;
     registry_pick_t p;
-    if (api_parse_lookup(name, count, pick, &c, &p) == 0) {
+    if (api_parse_lookup(name, count, pick, &c, &p, &e) == 0) {
         if (!api_valid_name(name) || c > 1000)
             abort();
     } else if (e.status != 400) {
