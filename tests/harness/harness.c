@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -169,6 +170,10 @@ harness_proc_t *harness_spawn(const char *name, char *const argv[], char *const 
     harness_proc_t *p = xcalloc(1, sizeof(*p));
     snprintf(p->name, sizeof(p->name), "%s", name);
     snprintf(p->log, sizeof(p->log), "%s/%s.log", H.dir[0] ? H.dir : "/tmp", name);
+    /* A restart under the same name (Redis on the same port) keeps the earlier log as .prev. */
+    char prev[sizeof(p->log) + 8];
+    snprintf(prev, sizeof(prev), "%s.prev", p->log);
+    rename(p->log, prev);
     int fd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         fprintf(stderr, "harness: cannot open %s: %s\n", p->log, strerror(errno));
@@ -382,26 +387,33 @@ harness_proc_t *harness_kafka_start(char *bootstrap, size_t len)
     return p;
 }
 
+/* jongodb prints JONGODB_URI=... once it listens; a port taken meanwhile by someone else makes
+ * it exit, and then another port is tried. */
 harness_proc_t *harness_mongo_start(char *uri, size_t len)
 {
     char bin[512], portarg[32];
     snprintf(bin, sizeof(bin),
              "%s/tools/node/node_modules/@jongodb/memory-server-bin-linux-x64-gnu/bin/jongodb",
              RAMPART_SOURCE_DIR);
-    uint16_t port = harness_free_port();
-    snprintf(portarg, sizeof(portarg), "--port=%u", (unsigned)port);
-    char *argv[] = {bin, portarg, NULL};
-    harness_proc_t *p = harness_spawn("mongo", argv, NULL);
-    if (!p)
-        return NULL;
-    if (harness_wait_port(port, 30000) < 0) {
-        fprintf(stderr, "harness: jongodb did not listen on %u (log: %s)\n", (unsigned)port,
-                p->log);
-        harness_kill(p);
+    if (access(bin, X_OK) != 0) {
+        fprintf(stderr, "harness: %s: %s (run scripts/install-deps.sh)\n", bin, strerror(errno));
         return NULL;
     }
-    snprintf(uri, len, "mongodb://127.0.0.1:%u", (unsigned)port);
-    return p;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        uint16_t port = harness_free_port();
+        snprintf(portarg, sizeof(portarg), "--port=%u", (unsigned)port);
+        char *argv[] = {bin, portarg, NULL};
+        harness_proc_t *p = harness_spawn("mongo", argv, NULL);
+        if (!p)
+            return NULL;
+        if (harness_wait_log(p, "JONGODB_URI=", NULL, 0, 30000) == 0 &&
+            harness_wait_port(port, 5000) == 0) {
+            snprintf(uri, len, "mongodb://127.0.0.1:%u", (unsigned)port);
+            return p;
+        }
+        harness_kill(p);
+    }
+    return NULL;
 }
 
 int harness_write_file(const char *name, const char *content, char *path, size_t pathlen)
@@ -415,6 +427,21 @@ int harness_write_file(const char *name, const char *content, char *path, size_t
     ssize_t w = write(fd, content, n);
     close(fd);
     return w == (ssize_t)n ? 0 : -EIO;
+}
+
+int harness_make_keys(const char *access_key, char *secret, size_t secretlen, char *path,
+                      size_t pathlen)
+{
+    unsigned char rnd[32];
+    if (secretlen < 2 * sizeof(rnd) + 1)
+        return -EINVAL;
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        return -EIO;
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(secret + 2 * i, 3, "%02x", rnd[i]);
+    char line[256];
+    snprintf(line, sizeof(line), "# made by the test harness\n%s %s\n", access_key, secret);
+    return harness_write_file("keys", line, path, pathlen);
 }
 
 /* ---- HTTP ------------------------------------------------------------------------------- */

@@ -58,10 +58,16 @@ harness_proc_t *harness_mongo_start(char *uri, size_t len);
  * path. 0 or -errno. */
 int harness_write_file(const char *name, const char *content, char *path, size_t pathlen);
 
+/* Makes a keys file for signed requests ("<access_key> <secret>\n", mode 0600) with a fresh
+ * random 64-hex-digit secret, copied into secret (>= 65 bytes). Keys are made at test time,
+ * never committed. 0 or -errno. */
+int harness_make_keys(const char *access_key, char *secret, size_t secretlen, char *path,
+                      size_t pathlen);
+
 /* --- HTTP client for tests (libcurl) --- */
 typedef struct {
-    long status;  /* 0 when the request failed at transport level */
-    char *body;   /* NUL-terminated, free() it (harness_http_response_free) */
+    long status; /* 0 when the request failed at transport level */
+    char *body;  /* NUL-terminated, free() it (harness_http_response_free) */
     size_t len;
 } harness_http_response_t;
 

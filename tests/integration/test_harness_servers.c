@@ -43,14 +43,26 @@ static void test_redis(void **state)
     redisFree(c);
     int st = harness_stop(p);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+    /* Restarted on the same port, it comes back empty. */
+    p = harness_redis_start_on(port);
+    assert_non_null(p);
+    c = redisConnect("127.0.0.1", port);
+    assert_true(c && !c->err);
+    r = redisCommand(c, "GET %s", "k");
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_NIL);
+    freeReplyObject(r);
+    redisFree(c);
+    st = harness_stop(p);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-static void test_kafka(void **state)
+/* Produces n keyed messages to rampart.events and reads them all back through a consumer
+ * group (subscribe, not assign), checking every key and value. */
+static void produce_consume(const char *bootstrap, int n, const char *group)
 {
-    (void)state;
-    char bootstrap[256], err[512];
-    harness_proc_t *k = harness_kafka_start(bootstrap, sizeof(bootstrap));
-    assert_non_null(k);
+    char err[512];
 
     rd_kafka_conf_t *pc = rd_kafka_conf_new();
     log_bridge_rdkafka(pc);
@@ -58,7 +70,7 @@ static void test_kafka(void **state)
                      RD_KAFKA_CONF_OK);
     rd_kafka_t *prod = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof(err));
     assert_non_null(prod);
-    for (int i = 0; i < NMSG; i++) {
+    for (int i = 0; i < n; i++) {
         char key[32], val[64];
         snprintf(key, sizeof(key), "agent-%d", i % 17);
         snprintf(val, sizeof(val), "record-%d", i);
@@ -74,7 +86,7 @@ static void test_kafka(void **state)
     rd_kafka_conf_t *cc = rd_kafka_conf_new();
     log_bridge_rdkafka(cc);
     rd_kafka_conf_set(cc, "bootstrap.servers", bootstrap, err, sizeof(err));
-    rd_kafka_conf_set(cc, "group.id", "harness-test", err, sizeof(err));
+    rd_kafka_conf_set(cc, "group.id", group, err, sizeof(err));
     rd_kafka_conf_set(cc, "auto.offset.reset", "earliest", err, sizeof(err));
     rd_kafka_t *cons = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof(err));
     assert_non_null(cons);
@@ -83,11 +95,12 @@ static void test_kafka(void **state)
     rd_kafka_topic_partition_list_add(topics, "rampart.events", RD_KAFKA_PARTITION_UA);
     assert_int_equal(rd_kafka_subscribe(cons, topics), RD_KAFKA_RESP_ERR_NO_ERROR);
     rd_kafka_topic_partition_list_destroy(topics);
-    static unsigned char seen[NMSG];
+    unsigned char *seen = calloc((size_t)n, 1);
+    assert_non_null(seen);
     int got = 0, bad = 0;
     /* Group join and rebalance take a few seconds; give the whole read a minute. */
     time_t deadline = time(NULL) + 60;
-    while (got < NMSG && time(NULL) < deadline) {
+    while (got < n && time(NULL) < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(cons, 100);
         if (!m)
             continue;
@@ -97,7 +110,7 @@ static void test_kafka(void **state)
             int i = -1;
             char val[64] = "";
             snprintf(val, sizeof(val), "%.*s", (int)m->len, (const char *)m->payload);
-            if (sscanf(val, "record-%d", &i) == 1 && i >= 0 && i < NMSG && !seen[i]) {
+            if (sscanf(val, "record-%d", &i) == 1 && i >= 0 && i < n && !seen[i]) {
                 char key[32];
                 snprintf(key, sizeof(key), "agent-%d", i % 17);
                 if (m->key_len == strlen(key) && memcmp(m->key, key, m->key_len) == 0) {
@@ -112,8 +125,42 @@ static void test_kafka(void **state)
     }
     rd_kafka_consumer_close(cons);
     rd_kafka_destroy(cons);
+    free(seen);
     assert_int_equal(bad, 0);
-    assert_int_equal(got, NMSG);
+    assert_int_equal(got, n);
+}
+
+static void test_kafka(void **state)
+{
+    (void)state;
+    char bootstrap[256];
+    harness_proc_t *k = harness_kafka_start(bootstrap, sizeof(bootstrap));
+    assert_non_null(k);
+    produce_consume(bootstrap, NMSG, "harness-test");
+    int st = harness_stop(k);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* --port: clients bootstrap through the fixed port (a relay), then reach the broker itself. */
+static void test_kafka_fixed_port(void **state)
+{
+    (void)state;
+    char bin[512], portarg[16], bootstrap[64], rest[64];
+    uint16_t port = harness_free_port();
+    snprintf(portarg, sizeof(portarg), "%u", (unsigned)port);
+    char *argv[] = {
+        (char *)harness_bin("tests/tools/kafka-mock/rampart-kafka-mock", bin, sizeof(bin)),
+        "--port",
+        portarg,
+        "--topics",
+        "rampart.events:2",
+        NULL};
+    harness_proc_t *k = harness_spawn("kafka-port", argv, NULL);
+    assert_non_null(k);
+    assert_int_equal(harness_wait_log(k, "KAFKA_BOOTSTRAP=", rest, sizeof(rest), 20000), 0);
+    snprintf(bootstrap, sizeof(bootstrap), "127.0.0.1:%u", (unsigned)port);
+    assert_string_equal(rest, bootstrap);
+    produce_consume(bootstrap, 100, "harness-port");
     int st = harness_stop(k);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
@@ -262,6 +309,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_redis),
         cmocka_unit_test(test_kafka),
+        cmocka_unit_test(test_kafka_fixed_port),
         cmocka_unit_test(test_mongo),
         cmocka_unit_test(test_kill_and_status),
         cmocka_unit_test(test_abort_kills_groups),
