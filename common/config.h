@@ -35,12 +35,12 @@ typedef enum {
 } config_type_t;
 
 typedef struct {
-    const char *key;     /* dotted name, e.g. "http.listen" */
+    const char *key; /* dotted name, e.g. "http.listen" */
     config_type_t type;
-    size_t offset;       /* offsetof(daemon config struct, field) */
-    const char *def;     /* default as text, parsed like a file value; NULL = required */
-    int64_t min, max;    /* inclusive bounds for INT/DURATION/SIZE; min == max == 0: none */
-    const char *help;    /* one line, for --help-config and docs */
+    size_t offset;    /* offsetof(daemon config struct, field) */
+    const char *def;  /* default as text, parsed like a file value; NULL = required */
+    int64_t min, max; /* inclusive bounds for INT/DURATION/SIZE; min == max == 0: none */
+    const char *help; /* one line, for --help-config and docs */
 } config_option_t;
 
 /* Fills dst from defaults, then the file at path (NULL: no file), then the environment.

@@ -21,14 +21,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HMAC_HDR_KEY       "X-Rampart-Key"
-#define HMAC_HDR_TIMESTAMP "X-Rampart-Timestamp"
-#define HMAC_HDR_NONCE     "X-Rampart-Nonce"
-#define HMAC_HDR_SIGNATURE "X-Rampart-Signature"
+#define HMAC_HDR_KEY          "X-Rampart-Key"
+#define HMAC_HDR_TIMESTAMP    "X-Rampart-Timestamp"
+#define HMAC_HDR_NONCE        "X-Rampart-Nonce"
+#define HMAC_HDR_SIGNATURE    "X-Rampart-Signature"
 #define HMAC_DEFAULT_WINDOW_S 60
-#define HMAC_KEY_MAX   64  /* access key length limit */
-#define HMAC_NONCE_MIN 16
-#define HMAC_NONCE_MAX 64
+#define HMAC_KEY_MAX          64 /* access key length limit */
+#define HMAC_NONCE_MIN        16
+#define HMAC_NONCE_MAX        64
 
 typedef struct {
     const char *key;
@@ -61,8 +61,8 @@ typedef struct {
  * query holds decoded pairs (see hmac_query_parse for a raw query string). 0 or -EINVAL
  * (-EIO if the random generator or the crypto library fails). */
 int hmac_sign(const char *access_key, const char *secret, const char *method, const char *path,
-              const hmac_kv_t *query, size_t nquery, const void *body, size_t body_len,
-              int64_t now, hmac_headers_t *out);
+              const hmac_kv_t *query, size_t nquery, const void *body, size_t body_len, int64_t now,
+              hmac_headers_t *out);
 /* hmac_sign with a caller-chosen nonce (16-64 characters [A-Za-z0-9_-], else -EINVAL), for
  * known-answer tests and fuzzing. Production callers use hmac_sign: a reused nonce is
  * refused by the verifier as a replay. */

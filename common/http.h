@@ -43,12 +43,12 @@ typedef int (*http_auth_fn)(http_request_t *req, void *ud, const char **reason);
 typedef unsigned (*http_health_fn)(void *ud, json_t **body);
 
 typedef struct {
-    const char *listen;        /* "host:port" or ":port"; port 0 = ephemeral (see http_server_port) */
-    unsigned threads;          /* worker threads (>= 1) */
-    size_t max_body;           /* bytes; larger bodies get 413 */
-    unsigned max_connections;  /* concurrent connections; more are refused and counted */
-    unsigned timeout_s;        /* idle connection timeout */
-    const char *metric_prefix; /* e.g. "rampart_sd" */
+    const char *listen; /* "host:port" or ":port"; port 0 = ephemeral (see http_server_port) */
+    unsigned threads;   /* worker threads (>= 1) */
+    size_t max_body;    /* bytes; larger bodies get 413 */
+    unsigned max_connections;    /* concurrent connections; more are refused and counted */
+    unsigned timeout_s;          /* idle connection timeout */
+    const char *metric_prefix;   /* e.g. "rampart_sd" */
     metrics_registry_t *metrics; /* required; served on /metrics */
 } http_server_opts_t;
 
@@ -74,8 +74,8 @@ void http_server_stop(http_server_t *srv);
 
 /* --- request accessors (valid until the handler returns) --- */
 const char *http_request_method(const http_request_t *req);
-const char *http_request_path(const http_request_t *req);        /* decoded path, no query */
-const char *http_request_route(const http_request_t *req);       /* the matched pattern */
+const char *http_request_path(const http_request_t *req);  /* decoded path, no query */
+const char *http_request_route(const http_request_t *req); /* the matched pattern */
 const char *http_request_header(const http_request_t *req, const char *name); /* or NULL */
 const char *http_request_query(const http_request_t *req, const char *name);  /* or NULL */
 const char *http_request_param(const http_request_t *req, const char *name);  /* {name} */

@@ -140,10 +140,10 @@ static size_t format_prefix(char *line, size_t size, log_level_t level, const ch
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, size, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s svc=%s event=%s",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, log_level_name(level), g_log.service,
-                     event ? event : "log");
+    int n =
+        snprintf(line, size, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s svc=%s event=%s",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 ts.tv_nsec / 1000000, log_level_name(level), g_log.service, event ? event : "log");
     return n < 0 ? 0 : ((size_t)n >= size ? size - 1 : (size_t)n);
 }
 
@@ -197,6 +197,7 @@ void log_panic(const char *file, int line, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    log_write(LOG_LEVEL_FATAL, "panic", "at=%s:%d msg=%s", file, line, log_quote(q, sizeof(q), msg));
+    log_write(LOG_LEVEL_FATAL, "panic", "at=%s:%d msg=%s", file, line,
+              log_quote(q, sizeof(q), msg));
     abort();
 }

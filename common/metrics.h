@@ -47,9 +47,8 @@ void metrics_gauge_fn(metrics_registry_t *reg, const char *name, const char *hel
 
 /* Histogram with the given ascending upper bounds (+Inf is added). buckets is copied.
  * NULL/0 uses the default latency buckets 0.5 ms .. 10 s. Values in seconds by convention. */
-metrics_histogram_t *metrics_histogram(metrics_registry_t *reg, const char *name,
-                                       const char *help, const char *labels,
-                                       const double *buckets, size_t nbuckets);
+metrics_histogram_t *metrics_histogram(metrics_registry_t *reg, const char *name, const char *help,
+                                       const char *labels, const double *buckets, size_t nbuckets);
 void metrics_histogram_observe(metrics_histogram_t *h, double v);
 
 /* Renders every series, grouped by name with # HELP and # TYPE lines, into a new

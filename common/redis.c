@@ -98,7 +98,8 @@ static void note_failure_locked(redis_pool_t *pool, const char *what)
     bool was_healthy = atomic_exchange(&pool->healthy, false);
     snprintf(pool->last_error, sizeof(pool->last_error), "%s", what);
     pool->next_connect_ms = now_ms() + pool->backoff_ms;
-    pool->backoff_ms = pool->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : pool->backoff_ms * 2;
+    pool->backoff_ms =
+        pool->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : pool->backoff_ms * 2;
     if (was_healthy) {
         char q[160];
         LOG_WARN("redis.down", "addr=%s:%d error=%s", pool->host, pool->port,

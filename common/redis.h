@@ -17,11 +17,11 @@ struct redisReply;
 typedef struct redis_pool redis_pool_t;
 
 typedef struct {
-    const char *addr;      /* "host:port" */
-    const char *password;  /* NULL or "" for none */
-    int db;                /* SELECT index */
-    int timeout_ms;        /* connect and command timeout */
-    size_t max_idle;       /* idle connections kept */
+    const char *addr;     /* "host:port" */
+    const char *password; /* NULL or "" for none */
+    int db;               /* SELECT index */
+    int timeout_ms;       /* connect and command timeout */
+    size_t max_idle;      /* idle connections kept */
 } redis_pool_opts_t;
 
 redis_pool_t *redis_pool_new(const redis_pool_opts_t *opts);

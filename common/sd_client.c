@@ -17,9 +17,9 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 
-#define RESPONSE_MAX   (4 << 20) /* largest SD answer we read */
-#define CACHE_MAX      64        /* cached look-ups kept (oldest replaced) */
-#define METADATA_MAX   4096
+#define RESPONSE_MAX (4 << 20) /* largest SD answer we read */
+#define CACHE_MAX    64        /* cached look-ups kept (oldest replaced) */
+#define METADATA_MAX 4096
 
 typedef enum { REG_PENDING, REG_LIVE } reg_state_t;
 
@@ -188,8 +188,8 @@ static long write_call(sd_client_t *c, const char *path, const char *body)
         status = http_call(c, c->addrs[idx], "POST", path, NULL, body, true, &sb);
         if (status >= 400 && status != 404 && status < 500) {
             char q[256];
-            LOG_WARN("sd_client.refused", "addr=%s path=%s status=%ld body=%s", c->addrs[idx],
-                     path, status, log_quote(q, sizeof(q), sb.data ? sb.data : ""));
+            LOG_WARN("sd_client.refused", "addr=%s path=%s status=%ld body=%s", c->addrs[idx], path,
+                     status, log_quote(q, sizeof(q), sb.data ? sb.data : ""));
         }
         strbuf_dispose(&sb);
         if (status != 0 && status < 500) {

@@ -18,13 +18,13 @@
 typedef struct sd_client sd_client_t;
 
 typedef struct {
-    const char *const *addrs;  /* SD base addresses, "host:port" or "http://host:port" */
+    const char *const *addrs; /* SD base addresses, "host:port" or "http://host:port" */
     size_t naddrs;
-    const char *access_key;    /* for register/renew/evict; may be NULL for look-up only */
+    const char *access_key; /* for register/renew/evict; may be NULL for look-up only */
     const char *secret_key;
-    int renew_interval_ms;     /* 0: 10 s */
-    int timeout_ms;            /* per HTTP request; 0: 2 s */
-    int cache_ttl_ms;          /* look-up cache; 0: 5 s, < 0: no cache */
+    int renew_interval_ms; /* 0: 10 s */
+    int timeout_ms;        /* per HTTP request; 0: 2 s */
+    int cache_ttl_ms;      /* look-up cache; 0: 5 s, < 0: no cache */
 } sd_client_opts_t;
 
 typedef struct {

@@ -10,7 +10,10 @@ typedef struct {
     size_t cap;
 } strbuf_t;
 
-#define STRBUF_INIT {NULL, 0, 0}
+#define STRBUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void strbuf_append(strbuf_t *sb, const void *p, size_t n);
 void strbuf_appends(strbuf_t *sb, const char *s);

@@ -115,8 +115,7 @@ static int get_string(const json_t *body, const char *key, char *out, size_t siz
     return 0;
 }
 
-int api_parse_instance(const json_t *body, api_kind_t kind, sd_instance_spec_t *out,
-                       api_error_t *e)
+int api_parse_instance(const json_t *body, api_kind_t kind, sd_instance_spec_t *out, api_error_t *e)
 {
     memset(out, 0, sizeof(*out));
     out->weight = -1;
@@ -130,14 +129,14 @@ int api_parse_instance(const json_t *body, api_kind_t kind, sd_instance_spec_t *
     };
     const char *key;
     const json_t *val;
-    json_object_foreach((json_t *)body, key, val) {
+    json_object_foreach((json_t *)body, key, val)
+    {
         bool ok = false;
         for (int i = 0; i < 5 && allowed[kind][i]; i++)
             ok = ok || strcmp(key, allowed[kind][i]) == 0;
         if (!ok) {
             char q[80];
-            return fail(e, 400, "unknown_field", "unknown field %s",
-                        log_quote(q, sizeof(q), key));
+            return fail(e, 400, "unknown_field", "unknown field %s", log_quote(q, sizeof(q), key));
         }
     }
 
@@ -249,9 +248,9 @@ static int read_instance(http_request_t *req, api_kind_t kind, sd_instance_spec_
 
 static json_t *instance_reply(const sd_instance_spec_t *s, int64_t ttl, int64_t expires_at)
 {
-    json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:I}", "name", s->name, "ip", s->ip, "port",
-                          (int)s->port, "ttl_ms", (json_int_t)ttl, "expires_at",
-                          (json_int_t)expires_at);
+    json_t *o =
+        json_pack("{s:s, s:s, s:i, s:I, s:I}", "name", s->name, "ip", s->ip, "port", (int)s->port,
+                  "ttl_ms", (json_int_t)ttl, "expires_at", (json_int_t)expires_at);
     if (s->weight >= 0)
         json_object_set_new(o, "weight", json_integer(s->weight));
     return o;
@@ -436,8 +435,7 @@ static int authenticate(http_request_t *req, void *ud, const char **reason)
         return 0;
     if (rc == -EACCES) {
         char lbl[96], q1[96], q2[80];
-        snprintf(lbl, sizeof(lbl), "reason=\"%s\"",
-                 metrics_label_escape(q1, sizeof(q1), *reason));
+        snprintf(lbl, sizeof(lbl), "reason=\"%s\"", metrics_label_escape(q1, sizeof(q1), *reason));
         metrics_counter_inc(metrics_counter(api->metrics, "rampart_sd_auth_failures_total",
                                             "Signed requests refused, by reason", lbl));
         LOG_WARN("auth_refused", "path=%s peer=%s key=%s reason=%s", http_request_path(req),
@@ -475,17 +473,15 @@ api_t *api_new(const api_opts_t *opts)
     api->m_register = metrics_counter(m, "rampart_sd_registrations_total",
                                       "Instances registered (new or again)", NULL);
     api->m_renew = metrics_counter(m, "rampart_sd_renewals_total", "Renewals accepted", NULL);
-    api->m_renew_unknown =
-        metrics_counter(m, "rampart_sd_renewals_unknown_total",
-                        "Renewals of instances the registry does not hold (client re-registers)",
-                        NULL);
+    api->m_renew_unknown = metrics_counter(
+        m, "rampart_sd_renewals_unknown_total",
+        "Renewals of instances the registry does not hold (client re-registers)", NULL);
     api->m_evict = metrics_counter(m, "rampart_sd_evictions_total", "Instances evicted", NULL);
     api->m_lookup = metrics_counter(m, "rampart_sd_lookups_total", "Look-ups answered", NULL);
     api->m_unavailable = metrics_counter(m, "rampart_sd_unavailable_total",
                                          "Requests refused with 503 because Redis was down", NULL);
     api->m_limit = metrics_counter(m, "rampart_sd_limit_refusals_total",
-                                   "Registrations refused by the service or instance limits",
-                                   NULL);
+                                   "Registrations refused by the service or instance limits", NULL);
     return api;
 }
 

@@ -24,7 +24,7 @@
 typedef struct api api_t;
 
 typedef struct {
-    registry_t *registry;      /* borrowed */
+    registry_t *registry;       /* borrowed */
     const hmac_keyring_t *keys; /* borrowed */
     int auth_window_s;
     metrics_registry_t *metrics;

@@ -86,8 +86,8 @@ static int sd_start(sd_state_t *sd)
         LOG_WARN("redis_unreachable", "addr=%s error=%s (serving 503 until it answers)",
                  c->redis_addr, rerr ? rerr : "unknown");
     LOG_INFO("started", "version=%s port=%u redis=%s ttl_ms=%lld keys=%zu", RAMPART_VERSION,
-             (unsigned)http_server_port(sd->http), c->redis_addr,
-             (long long)c->registry_ttl_ms, hmac_keyring_count(sd->keys));
+             (unsigned)http_server_port(sd->http), c->redis_addr, (long long)c->registry_ttl_ms,
+             hmac_keyring_count(sd->keys));
     return 0;
 
 cleanup:
@@ -132,8 +132,8 @@ int main(int argc, char **argv)
     sd_state_t sd = {0};
     char err[512];
     log_init("sd", LOG_LEVEL_INFO, 2);
-    if (config_load(sd_config_options, sd_config_noptions, &sd.cfg, config_path, SD_ENV_PREFIX,
-                    err, sizeof(err)) < 0) {
+    if (config_load(sd_config_options, sd_config_noptions, &sd.cfg, config_path, SD_ENV_PREFIX, err,
+                    sizeof(err)) < 0) {
         fprintf(stderr, "rampart-sd: %s\n", err);
         return 2;
     }

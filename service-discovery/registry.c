@@ -229,13 +229,15 @@ int registry_register(registry_t *reg, const sd_instance_spec_t *spec, int64_t *
     make_keys(reg, spec->name, spec->ip, spec->port, &k);
     char port[8], weight[24], ttl[24], maxs[24], maxi[24];
     snprintf(port, sizeof(port), "%u", (unsigned)spec->port);
-    snprintf(weight, sizeof(weight), "%" PRId64, spec->weight < 0 ? SD_WEIGHT_DEFAULT : spec->weight);
+    snprintf(weight, sizeof(weight), "%" PRId64,
+             spec->weight < 0 ? SD_WEIGHT_DEFAULT : spec->weight);
     snprintf(ttl, sizeof(ttl), "%" PRId64, reg->ttl_ms);
     snprintf(maxs, sizeof(maxs), "%" PRId64, reg->max_services);
     snprintf(maxi, sizeof(maxi), "%" PRId64, reg->max_instances);
-    const char *argv[] = {k.inst, k.svc,  k.names, k.member, spec->name, spec->ip,
-                          port,   weight, spec->metadata[0] ? spec->metadata : "{}",
-                          ttl,    maxs,   maxi};
+    const char *argv[] = {k.inst,   k.svc,      k.names,
+                          k.member, spec->name, spec->ip,
+                          port,     weight,     spec->metadata[0] ? spec->metadata : "{}",
+                          ttl,      maxs,       maxi};
     redisReply *r = script_run(reg, S_REGISTER, 3, 12, argv, NULL, err);
     if (!r)
         return -EIO;

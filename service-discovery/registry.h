@@ -20,10 +20,10 @@
 #include "common/metrics.h"
 #include "common/redis.h"
 
-#define SD_NAME_MAX     64
-#define SD_HOST_MAX     253
-#define SD_METADATA_MAX 4096
-#define SD_WEIGHT_MAX   1000000
+#define SD_NAME_MAX       64
+#define SD_HOST_MAX       253
+#define SD_METADATA_MAX   4096
+#define SD_WEIGHT_MAX     1000000
 #define SD_WEIGHT_DEFAULT 100
 
 typedef struct registry registry_t;
@@ -33,7 +33,7 @@ typedef struct {
     char name[SD_NAME_MAX + 1];
     char ip[SD_HOST_MAX + 1];
     uint16_t port;
-    int64_t weight;           /* -1 in a renewal: keep the current weight */
+    int64_t weight;                     /* -1 in a renewal: keep the current weight */
     char metadata[SD_METADATA_MAX + 1]; /* compact JSON object text */
 } sd_instance_spec_t;
 
@@ -42,8 +42,8 @@ typedef struct {
     char ip[SD_HOST_MAX + 1];
     uint16_t port;
     int64_t weight;
-    char *metadata;          /* JSON object text, owned */
-    int64_t registered_at;   /* ms since the epoch, Redis clock */
+    char *metadata;        /* JSON object text, owned */
+    int64_t registered_at; /* ms since the epoch, Redis clock */
     int64_t renewed_at;
     int64_t expires_at;
 } registry_entry_t;
@@ -54,7 +54,7 @@ typedef struct {
 } registry_service_t;
 
 typedef struct {
-    redis_pool_t *redis;     /* borrowed */
+    redis_pool_t *redis; /* borrowed */
     const char *prefix;
     int64_t ttl_ms;
     int64_t max_services;

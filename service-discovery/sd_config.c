@@ -2,7 +2,10 @@
 
 #include <stddef.h>
 
-#define OPT(k, t, f, d, lo, hi, h) {k, t, offsetof(sd_config_t, f), d, lo, hi, h}
+#define OPT(k, t, f, d, lo, hi, h)                                                                 \
+    {                                                                                              \
+        k, t, offsetof(sd_config_t, f), d, lo, hi, h                                               \
+    }
 
 const config_option_t sd_config_options[] = {
     OPT("log.level", CONFIG_STRING, log_level, "info", 0, 0, "debug, info, warn or error"),

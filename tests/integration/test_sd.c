@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,10 +18,10 @@
 #include "common/hmac.h"
 #include "harness.h"
 
-#define TTL_S        5
-#define RENEW_MS     1500
-#define PER_SIM      500
-#define NSERVICES    3
+#define TTL_S     5
+#define RENEW_MS  1500
+#define PER_SIM   500
+#define NSERVICES 3
 
 static const char *const services[NSERVICES] = {"agent-center", "hub", "manager"};
 
@@ -130,9 +129,22 @@ static harness_proc_t *start_sim(int i)
     snprintf(n, sizeof(n), "%d", PER_SIM);
     snprintf(renew, sizeof(renew), "%d", RENEW_MS);
     snprintf(name, sizeof(name), "sim%d", i);
-    char *argv[] = {bin,          "--sd",       sd,      "--keys",   W.keys_path, "--services",
-                    "agent-center,hub,manager", "--instances", n, "--ip-base", ipb,
-                    "--port-base", portb,       "--renew-ms",  renew, NULL};
+    char *argv[] = {bin,
+                    "--sd",
+                    sd,
+                    "--keys",
+                    W.keys_path,
+                    "--services",
+                    "agent-center,hub,manager",
+                    "--instances",
+                    n,
+                    "--ip-base",
+                    ipb,
+                    "--port-base",
+                    portb,
+                    "--renew-ms",
+                    renew,
+                    NULL};
     harness_proc_t *p = harness_spawn(name, argv, NULL);
     assert_non_null(p);
     return p;
@@ -143,15 +155,9 @@ static int setup(void **state)
     (void)state;
     W.redis = harness_redis_start(&W.redis_port);
     assert_non_null(W.redis);
-    /* Keys are made at test time, never committed. */
-    unsigned char rnd[32];
-    assert_int_equal(getrandom(rnd, sizeof(rnd), 0), (ssize_t)sizeof(rnd));
     snprintf(W.ak, sizeof(W.ak), "sd-test");
-    for (int i = 0; i < 32; i++)
-        snprintf(W.sk + 2 * i, 3, "%02x", rnd[i]);
-    char keys[256];
-    snprintf(keys, sizeof(keys), "# test keys\n%s %s\n", W.ak, W.sk);
-    assert_int_equal(harness_write_file("keys", keys, W.keys_path, sizeof(W.keys_path)), 0);
+    assert_int_equal(harness_make_keys(W.ak, W.sk, sizeof(W.sk), W.keys_path, sizeof(W.keys_path)),
+                     0);
     W.sd[0] = start_sd(0);
     W.sd[1] = start_sd(1);
     return 0;
@@ -372,23 +378,23 @@ static void test_signatures(void **state)
 
     /* a good one, then the same bytes again: replayed, on this instance and on the other */
     hmac_headers_t h;
-    assert_int_equal(hmac_sign(W.ak, W.sk, "POST", path, NULL, 0, body, strlen(body),
-                               (int64_t)time(NULL), &h),
-                     0);
+    assert_int_equal(
+        hmac_sign(W.ak, W.sk, "POST", path, NULL, 0, body, strlen(body), (int64_t)time(NULL), &h),
+        0);
     assert_int_equal(send_with(0, path, body, &h, &d), 200);
     json_decref(d);
     expect_401(send_with(0, path, body, &h, &d), &d, "replay");
     expect_401(send_with(1, path, body, &h, &d), &d, "replay");
 
     /* tampered body, tampered signature, unknown key */
-    assert_int_equal(hmac_sign(W.ak, W.sk, "POST", path, NULL, 0, body, strlen(body),
-                               (int64_t)time(NULL), &h),
-                     0);
+    assert_int_equal(
+        hmac_sign(W.ak, W.sk, "POST", path, NULL, 0, body, strlen(body), (int64_t)time(NULL), &h),
+        0);
     const char *tampered = "{\"name\":\"auth-test\",\"ip\":\"10.8.0.1\",\"port\":7001}";
     expect_401(send_with(0, path, tampered, &h, &d), &d, "signature");
-    assert_int_equal(hmac_sign(W.ak, W.sk, "POST", path, NULL, 0, body, strlen(body),
-                               (int64_t)time(NULL), &h),
-                     0);
+    assert_int_equal(
+        hmac_sign(W.ak, W.sk, "POST", path, NULL, 0, body, strlen(body), (int64_t)time(NULL), &h),
+        0);
     h.signature[0] = h.signature[0] == 'a' ? 'b' : 'a';
     expect_401(send_with(0, path, body, &h, &d), &d, "signature");
     assert_int_equal(hmac_sign("nobody", W.sk, "POST", path, NULL, 0, body, strlen(body),
@@ -438,8 +444,8 @@ static void test_bad_input(void **state)
     expect_error(post_signed(0, "/api/v1/register", "{\"name\": \"x\", ", 0, &d), &d, 400,
                  "invalid_json");
     expect_error(post_signed(0, "/api/v1/register", "[1,2,3]", 0, &d), &d, 400, "invalid_body");
-    expect_error(post_signed(0, "/api/v1/register", "{\"ip\":\"10.0.0.1\",\"port\":1}", 0, &d),
-                 &d, 400, "missing_field");
+    expect_error(post_signed(0, "/api/v1/register", "{\"ip\":\"10.0.0.1\",\"port\":1}", 0, &d), &d,
+                 400, "missing_field");
     expect_error(post_signed(0, "/api/v1/register",
                              "{\"name\":\"x\",\"ip\":\"10.0.0.1\",\"port\":\"80\"}", 0, &d),
                  &d, 400, "invalid_field");
@@ -457,8 +463,8 @@ static void test_bad_input(void **state)
                              &d),
                  &d, 400, "unknown_field");
     expect_error(post_signed(0, "/api/v1/register",
-                             "{\"name\":\"x\",\"ip\":\"10.0.0.1\",\"port\":80,\"metadata\":[1]}",
-                             0, &d),
+                             "{\"name\":\"x\",\"ip\":\"10.0.0.1\",\"port\":80,\"metadata\":[1]}", 0,
+                             &d),
                  &d, 400, "invalid_field");
     expect_error(get_json(0, "/api/v1/services/hub?count=abc", &d), &d, 400, "invalid_query");
     expect_error(get_json(0, "/api/v1/services/hub?pick=best", &d), &d, 400, "invalid_query");

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,14 +27,9 @@ static int setup(void **state)
     (void)state;
     W.redis = harness_redis_start(&W.redis_port);
     assert_non_null(W.redis);
-    unsigned char rnd[32];
-    assert_int_equal(getrandom(rnd, sizeof(rnd), 0), (ssize_t)sizeof(rnd));
+    char keys_path[512], cfg[1024], cfg_path[512], bin[512];
     snprintf(W.ak, sizeof(W.ak), "client");
-    for (int i = 0; i < 32; i++)
-        snprintf(W.sk + 2 * i, 3, "%02x", rnd[i]);
-    char keys[128], keys_path[512], cfg[1024], cfg_path[512], bin[512];
-    snprintf(keys, sizeof(keys), "%s %s\n", W.ak, W.sk);
-    assert_int_equal(harness_write_file("keys", keys, keys_path, sizeof(keys_path)), 0);
+    assert_int_equal(harness_make_keys(W.ak, W.sk, sizeof(W.sk), keys_path, sizeof(keys_path)), 0);
     W.sd_port = harness_free_port();
     W.dead_port = harness_free_port(); /* nothing listens there */
     snprintf(cfg, sizeof(cfg),

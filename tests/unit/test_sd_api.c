@@ -50,9 +50,9 @@ static void test_register_ok(void **state)
                      0);
     assert_int_equal(s.weight, SD_WEIGHT_DEFAULT);
     assert_string_equal(s.metadata, "{}");
-    assert_int_equal(parse("{\"name\":\"h\",\"ip\":\"ac-0.rampart.svc\",\"port\":65535}",
-                           API_REGISTER, &s, &e),
-                     0);
+    assert_int_equal(
+        parse("{\"name\":\"h\",\"ip\":\"ac-0.rampart.svc\",\"port\":65535}", API_REGISTER, &s, &e),
+        0);
 }
 
 static void test_renew_evict(void **state)
@@ -85,14 +85,14 @@ static void test_refusals(void **state)
                    "invalid_field", "name");
     expect_refused("{\"name\":\"a/b\",\"ip\":\"10.0.0.1\",\"port\":2}", API_REGISTER,
                    "invalid_field", "name");
-    expect_refused("{\"name\":\"h\",\"ip\":\"10.0.0.1\",\"port\":0}", API_REGISTER,
-                   "invalid_field", "port");
+    expect_refused("{\"name\":\"h\",\"ip\":\"10.0.0.1\",\"port\":0}", API_REGISTER, "invalid_field",
+                   "port");
     expect_refused("{\"name\":\"h\",\"ip\":\"10.0.0.1\",\"port\":2.5}", API_REGISTER,
                    "invalid_field", "port");
     expect_refused("{\"name\":\"h\",\"ip\":\"10.0.0.1\",\"port\":2,\"weight\":-1}", API_REGISTER,
                    "invalid_field", "weight");
-    expect_refused("{\"name\":\"h\",\"ip\":\"bad_host\",\"port\":2}", API_REGISTER,
-                   "invalid_field", "ip");
+    expect_refused("{\"name\":\"h\",\"ip\":\"bad_host\",\"port\":2}", API_REGISTER, "invalid_field",
+                   "ip");
     expect_refused("{\"name\":\"h\",\"ip\":\"-a.b\",\"port\":2}", API_REGISTER, "invalid_field",
                    "ip");
     expect_refused("{\"name\":\"h\",\"ip\":\"10.0.0.1\",\"port\":2,\"metadata\":\"x\"}",
@@ -102,8 +102,9 @@ static void test_refusals(void **state)
 
     /* metadata larger than the limit once encoded */
     char big[SD_METADATA_MAX + 200];
-    int n = snprintf(big, sizeof(big), "{\"name\":\"h\",\"ip\":\"10.0.0.1\",\"port\":2,"
-                                       "\"metadata\":{\"k\":\"");
+    int n = snprintf(big, sizeof(big),
+                     "{\"name\":\"h\",\"ip\":\"10.0.0.1\",\"port\":2,"
+                     "\"metadata\":{\"k\":\"");
     memset(big + n, 'v', SD_METADATA_MAX);
     strcpy(big + n + SD_METADATA_MAX, "\"}}");
     expect_refused(big, API_REGISTER, "invalid_field", "metadata");

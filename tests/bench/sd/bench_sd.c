@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -124,16 +123,17 @@ static void *worker_main(void *arg)
                                      "GET /api/v1/services/bench-small?count=3 HTTP/1.1\r\n"
                                      "Host: b\r\n\r\n");
             } else if (w->kind == LOAD_LOOKUP_ALL) {
-                n = (size_t)snprintf(req, sizeof(req),
-                                     "GET /api/v1/services/bench-large HTTP/1.1\r\nHost: b\r\n\r\n");
+                n = (size_t)snprintf(
+                    req, sizeof(req),
+                    "GET /api/v1/services/bench-large HTTP/1.1\r\nHost: b\r\n\r\n");
             } else {
                 char body[256];
                 seq++;
-                int bl = snprintf(body, sizeof(body),
-                                  "{\"name\":\"bench-reg\",\"ip\":\"10.%d.%llu.%llu\",\"port\":%llu}",
-                                  w->thread, (unsigned long long)(seq / 250 % 256),
-                                  (unsigned long long)(seq % 250 + 1),
-                                  (unsigned long long)(1 + seq / 64000 % 60000));
+                int bl = snprintf(
+                    body, sizeof(body),
+                    "{\"name\":\"bench-reg\",\"ip\":\"10.%d.%llu.%llu\",\"port\":%llu}", w->thread,
+                    (unsigned long long)(seq / 250 % 256), (unsigned long long)(seq % 250 + 1),
+                    (unsigned long long)(1 + seq / 64000 % 60000));
                 hmac_headers_t h;
                 hmac_sign(w->ak, w->sk, "POST", "/api/v1/register", NULL, 0, body, (size_t)bl,
                           (int64_t)time(NULL), &h);
@@ -169,8 +169,8 @@ static double run_load(uint16_t port, load_t kind, int conns, double seconds, co
     worker_t w[64];
     double t0 = now_s();
     for (int i = 0; i < conns; i++) {
-        w[i] = (worker_t){.port = port, .kind = kind, .thread = i, .seconds = seconds,
-                          .ak = ak, .sk = sk};
+        w[i] = (worker_t){
+            .port = port, .kind = kind, .thread = i, .seconds = seconds, .ak = ak, .sk = sk};
         pthread_create(&t[i], NULL, worker_main, &w[i]);
     }
     uint64_t ok = 0;
@@ -220,14 +220,9 @@ int main(int argc, char **argv)
     harness_proc_t *redis = harness_redis_start(&rport);
     if (!redis)
         return 1;
-    unsigned char rnd[32];
-    char sk[65], keys[128], keys_path[512], cfg[1024], cfg_path[512], bin[512], cpu[16];
-    if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+    char sk[65], keys_path[512], cfg[1024], cfg_path[512], bin[512], cpu[16];
+    if (harness_make_keys("bench", sk, sizeof(sk), keys_path, sizeof(keys_path)) < 0)
         return 1;
-    for (int i = 0; i < 32; i++)
-        snprintf(sk + 2 * i, 3, "%02x", rnd[i]);
-    snprintf(keys, sizeof(keys), "bench %s\n", sk);
-    harness_write_file("keys", keys, keys_path, sizeof(keys_path));
     uint16_t port = harness_free_port();
     snprintf(cfg, sizeof(cfg),
              "log:\n  level: warn\nhttp:\n  listen: 127.0.0.1:%u\n  threads: 2\n"
@@ -248,7 +243,8 @@ int main(int argc, char **argv)
     char url[256];
     for (int i = 0; i < 110; i++) {
         char body[256];
-        snprintf(body, sizeof(body), "{\"name\":\"%s\",\"ip\":\"10.200.0.%d\",\"port\":%d,"
+        snprintf(body, sizeof(body),
+                 "{\"name\":\"%s\",\"ip\":\"10.200.0.%d\",\"port\":%d,"
                  "\"weight\":%d,\"metadata\":{\"zone\":\"z%d\"}}",
                  i < 10 ? "bench-small" : "bench-large", i % 250 + 1, 7000 + i, 1 + i % 5, i % 3);
         snprintf(url, sizeof(url), "http://127.0.0.1:%u/api/v1/register", (unsigned)port);

@@ -49,14 +49,11 @@ int main(int argc, char **argv)
     size_t nsd = 0;
     const char *keys = NULL, *services = "svc", *ip_base = "10.1";
     long instances = 1, port_base = 20000, renew_ms = 10000;
-    static const struct option lo[] = {{"sd", required_argument, NULL, 's'},
-                                       {"keys", required_argument, NULL, 'k'},
-                                       {"services", required_argument, NULL, 'S'},
-                                       {"instances", required_argument, NULL, 'n'},
-                                       {"ip-base", required_argument, NULL, 'i'},
-                                       {"port-base", required_argument, NULL, 'p'},
-                                       {"renew-ms", required_argument, NULL, 'r'},
-                                       {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {
+        {"sd", required_argument, NULL, 's'},       {"keys", required_argument, NULL, 'k'},
+        {"services", required_argument, NULL, 'S'}, {"instances", required_argument, NULL, 'n'},
+        {"ip-base", required_argument, NULL, 'i'},  {"port-base", required_argument, NULL, 'p'},
+        {"renew-ms", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
     int opt;
     while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (opt) {
@@ -89,8 +86,8 @@ int main(int argc, char **argv)
     }
     log_init("sd-regsim", LOG_LEVEL_INFO, 2);
     char ak[128], sk[256];
-    if (nsd == 0 || !keys || read_key(keys, ak, sizeof(ak), sk, sizeof(sk)) < 0 ||
-        instances < 1 || instances > 60000) {
+    if (nsd == 0 || !keys || read_key(keys, ak, sizeof(ak), sk, sizeof(sk)) < 0 || instances < 1 ||
+        instances > 60000) {
         fprintf(stderr, "rampart-sd-regsim: need --sd, a readable --keys file, 1..60000 "
                         "--instances\n");
         return 2;
