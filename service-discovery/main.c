@@ -57,6 +57,7 @@ static int sd_start(sd_state_t *sd)
                           .ttl_ms = c->registry_ttl_ms,
                           .max_services = c->registry_max_services,
                           .max_instances = c->registry_max_instances,
+                          .cache_ms = c->registry_cache_ms,
                           .metrics = sd->metrics};
     sd->registry = registry_new(&rg);
     api_opts_t ao = {.registry = sd->registry,

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -96,6 +98,16 @@ typedef struct {
     char sha[41];
 } script_t;
 
+#define CACHE_BUCKETS 256
+
+typedef struct cache_slot {
+    struct cache_slot *next;
+    char name[SD_NAME_MAX + 1];
+    registry_entry_t *entries;
+    size_t n;
+    int64_t fetched_ms; /* CLOCK_MONOTONIC */
+} cache_slot_t;
+
 enum { S_REGISTER, S_RENEW, S_EVICT, S_LOOKUP, S_SERVICES, S_COUNT };
 
 struct registry {
@@ -106,6 +118,12 @@ struct registry {
     int64_t max_instances;
     script_t scripts[S_COUNT];
     metrics_counter_t *m_redis_errors;
+    metrics_counter_t *m_cache_hits;
+    /* Look-up cache: name -> instances, kept cache_ms; see registry_opts_t.cache_ms. */
+    int64_t cache_ms;
+    pthread_mutex_t cache_mu;
+    cache_slot_t *cache[CACHE_BUCKETS];
+    size_t cache_count;
 };
 
 static void script_init(script_t *s, const char *body)
@@ -132,13 +150,30 @@ registry_t *registry_new(const registry_opts_t *opts)
     script_init(&reg->scripts[S_SERVICES], SCRIPT_SERVICES);
     reg->m_redis_errors = metrics_counter(opts->metrics, "rampart_sd_redis_errors_total",
                                           "Registry operations that failed to reach Redis", NULL);
+    reg->m_cache_hits = metrics_counter(opts->metrics, "rampart_sd_lookup_cache_hits_total",
+                                        "Look-ups answered from the look-up cache", NULL);
+    reg->cache_ms = opts->cache_ms;
+    pthread_mutex_init(&reg->cache_mu, NULL);
     return reg;
+}
+
+static void slot_free(cache_slot_t *s)
+{
+    registry_entries_free(s->entries, s->n);
+    free(s);
 }
 
 void registry_free(registry_t *reg)
 {
     if (!reg)
         return;
+    for (size_t b = 0; b < CACHE_BUCKETS; b++) {
+        for (cache_slot_t *s = reg->cache[b], *next; s; s = next) {
+            next = s->next;
+            slot_free(s);
+        }
+    }
+    pthread_mutex_destroy(&reg->cache_mu);
     free(reg->prefix);
     free(reg);
 }
@@ -222,9 +257,110 @@ static int status_pair(const redisReply *r, int64_t *status, int64_t *value)
     return 0;
 }
 
+/* ---- look-up cache ----------------------------------------------------------------------
+ * Agents ask for the same few names (agent-center) over and over; answering each from Redis
+ * costs a script run per look-up. The cache keeps a service's instances for cache_ms, and a
+ * write through this instance drops its entry at once. Writes through other SD instances and
+ * expiries show after at most cache_ms. Bounded by max_services entries. */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static size_t bucket_of(const char *name)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % CACHE_BUCKETS;
+}
+
+static registry_entry_t *entries_dup(const registry_entry_t *src, size_t n)
+{
+    if (n == 0)
+        return NULL;
+    registry_entry_t *e = xmalloc(n * sizeof(*e));
+    memcpy(e, src, n * sizeof(*e));
+    for (size_t i = 0; i < n; i++)
+        e[i].metadata = xstrdup(src[i].metadata);
+    return e;
+}
+
+/* Copies a fresh cached answer out. True on a hit. */
+static bool cache_get(registry_t *reg, const char *name, registry_entry_t **out, size_t *n)
+{
+    if (reg->cache_ms <= 0)
+        return false;
+    bool hit = false;
+    int64_t now = mono_ms();
+    pthread_mutex_lock(&reg->cache_mu);
+    for (cache_slot_t *s = reg->cache[bucket_of(name)]; s; s = s->next) {
+        if (strcmp(s->name, name) == 0) {
+            if (now - s->fetched_ms < reg->cache_ms) {
+                *out = entries_dup(s->entries, s->n);
+                *n = s->n;
+                hit = true;
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&reg->cache_mu);
+    if (hit)
+        metrics_counter_inc(reg->m_cache_hits);
+    return hit;
+}
+
+static void cache_put(registry_t *reg, const char *name, const registry_entry_t *e, size_t n)
+{
+    if (reg->cache_ms <= 0)
+        return;
+    registry_entry_t *copy = entries_dup(e, n);
+    registry_entry_t *old = NULL;
+    size_t oldn = 0;
+    pthread_mutex_lock(&reg->cache_mu);
+    cache_slot_t **head = &reg->cache[bucket_of(name)], *s = *head;
+    while (s && strcmp(s->name, name) != 0)
+        s = s->next;
+    if (!s && reg->cache_count < (size_t)reg->max_services) {
+        s = xcalloc(1, sizeof(*s));
+        snprintf(s->name, sizeof(s->name), "%s", name);
+        s->next = *head;
+        *head = s;
+        reg->cache_count++;
+    }
+    if (s) {
+        old = s->entries;
+        oldn = s->n;
+        s->entries = copy;
+        s->n = n;
+        s->fetched_ms = mono_ms();
+        copy = NULL;
+    }
+    pthread_mutex_unlock(&reg->cache_mu);
+    registry_entries_free(old, oldn);
+    registry_entries_free(copy, copy ? n : 0);
+}
+
+/* Forgets a name's cached answer (after a write through this instance). */
+static void cache_drop(registry_t *reg, const char *name)
+{
+    if (reg->cache_ms <= 0)
+        return;
+    pthread_mutex_lock(&reg->cache_mu);
+    for (cache_slot_t *s = reg->cache[bucket_of(name)]; s; s = s->next) {
+        if (strcmp(s->name, name) == 0)
+            s->fetched_ms = INT64_MIN / 2;
+    }
+    pthread_mutex_unlock(&reg->cache_mu);
+}
+
 int registry_register(registry_t *reg, const sd_instance_spec_t *spec, int64_t *expires_at,
                       const char **err)
 {
+    cache_drop(reg, spec->name);
     keys_t k;
     make_keys(reg, spec->name, spec->ip, spec->port, &k);
     char port[8], weight[24], ttl[24], maxs[24], maxi[24];
@@ -263,6 +399,8 @@ int registry_register(registry_t *reg, const sd_instance_spec_t *spec, int64_t *
 int registry_renew(registry_t *reg, const sd_instance_spec_t *spec, int64_t *expires_at,
                    const char **err)
 {
+    if (spec->weight >= 0)
+        cache_drop(reg, spec->name);
     keys_t k;
     make_keys(reg, spec->name, spec->ip, spec->port, &k);
     char weight[24] = "", ttl[24];
@@ -291,6 +429,7 @@ int registry_renew(registry_t *reg, const sd_instance_spec_t *spec, int64_t *exp
 int registry_evict(registry_t *reg, const char *name, const char *ip, uint16_t port,
                    const char **err)
 {
+    cache_drop(reg, name);
     keys_t k;
     make_keys(reg, name, ip, port, &k);
     const char *argv[] = {k.inst, k.svc, k.names, k.member, name};
@@ -324,6 +463,8 @@ int registry_lookup(registry_t *reg, const char *name, registry_entry_t **out, s
     const char *argv[] = {svc, pfx};
     *out = NULL;
     *n = 0;
+    if (cache_get(reg, name, out, n))
+        return 0;
     redisReply *r = script_run(reg, S_LOOKUP, 1, 2, argv, NULL, err);
     if (!r)
         return -EIO;
@@ -352,6 +493,7 @@ int registry_lookup(registry_t *reg, const char *name, registry_entry_t **out, s
         x->expires_at = parse_i64(f[6]);
     }
     freeReplyObject(r);
+    cache_put(reg, name, e, got);
     *out = e;
     *n = got;
     return 0;

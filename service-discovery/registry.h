@@ -59,6 +59,7 @@ typedef struct {
     int64_t ttl_ms;
     int64_t max_services;
     int64_t max_instances;
+    int64_t cache_ms; /* keep look-up answers this long (0: every look-up asks Redis) */
     metrics_registry_t *metrics;
 } registry_opts_t;
 
@@ -77,8 +78,9 @@ int registry_renew(registry_t *reg, const sd_instance_spec_t *spec, int64_t *exp
 /* Removes an instance. -ENOENT when it was not there. */
 int registry_evict(registry_t *reg, const char *name, const char *ip, uint16_t port,
                    const char **err);
-/* Live instances of name, in no particular order; *out is an array of *n entries to give to
- * registry_entries_free (NULL when *n is 0). */
+/* Live instances of name, in no particular order, from the look-up cache when it holds a
+ * fresh answer (at most cache_ms old; writes through this instance drop it at once); *out is an
+ * array of *n entries to give to registry_entries_free (NULL when *n is 0). */
 int registry_lookup(registry_t *reg, const char *name, registry_entry_t **out, size_t *n,
                     const char **err);
 void registry_entries_free(registry_entry_t *entries, size_t n);

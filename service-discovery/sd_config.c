@@ -31,6 +31,8 @@ const config_option_t sd_config_options[] = {
         "distinct service names the registry accepts"),
     OPT("registry.max_instances", CONFIG_INT, registry_max_instances, "20000", 1, 1000000,
         "instances per service the registry accepts"),
+    OPT("registry.cache", CONFIG_DURATION, registry_cache_ms, "1s", 0, 60000,
+        "how long a look-up answer is reused; 0 asks Redis every time"),
     OPT("auth.keys_file", CONFIG_STRING, auth_keys_file, NULL, 0, 0,
         "file of 'access_key secret_key' lines (mode 0600) for signed requests"),
     OPT("auth.window", CONFIG_DURATION, auth_window_ms, "60s", 1000, 600000,

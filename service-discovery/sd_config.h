@@ -24,6 +24,7 @@ typedef struct {
     int64_t registry_ttl_ms;
     int64_t registry_max_services;
     int64_t registry_max_instances;
+    int64_t registry_cache_ms;
     char *auth_keys_file;
     int64_t auth_window_ms;
 } sd_config_t;

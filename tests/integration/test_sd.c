@@ -22,6 +22,7 @@
 #define RENEW_MS  1500
 #define PER_SIM   500
 #define NSERVICES 3
+#define CACHE_MS  500 /* SD look-up cache: answers may be this old */
 
 static const char *const services[NSERVICES] = {"agent-center", "hub", "manager"};
 
@@ -104,9 +105,9 @@ static harness_proc_t *start_sd(int i)
              "log:\n  level: info\n"
              "http:\n  listen: 127.0.0.1:%u\n  threads: 4\n  max_body: 64KiB\n"
              "redis:\n  addr: 127.0.0.1:%u\n  timeout: 500ms\n"
-             "registry:\n  ttl: %ds\n"
+             "registry:\n  ttl: %ds\n  cache: %dms\n"
              "auth:\n  keys_file: %s\n",
-             (unsigned)W.sd_port[i], (unsigned)W.redis_port, TTL_S, W.keys_path);
+             (unsigned)W.sd_port[i], (unsigned)W.redis_port, TTL_S, CACHE_MS, W.keys_path);
     snprintf(name, sizeof(name), "sd%d.yaml", i);
     assert_int_equal(harness_write_file(name, cfg, path, sizeof(path)), 0);
     char bin[512];
@@ -287,6 +288,7 @@ static void test_redis_down_and_back(void **state)
     (void)state;
     harness_stop(W.redis);
     W.redis = NULL;
+    usleep((CACHE_MS + 100) * 1000); /* let cached look-ups age out */
     for (int sd = 0; sd < 2; sd++) {
         json_t *d = NULL;
         assert_int_equal(get_json(sd, "/api/v1/services/hub", &d), 503);
@@ -419,6 +421,42 @@ static void test_signatures(void **state)
     json_decref(d);
 }
 
+static size_t lookup_count(int sd, const char *name)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/services/%s", name);
+    json_t *d = NULL;
+    assert_int_equal(get_json(sd, path, &d), 200);
+    size_t n = json_array_size(json_object_get(d, "instances"));
+    json_decref(d);
+    return n;
+}
+
+/* SD's look-up cache: a write through an instance shows there at once; through the other
+ * instance within the cache time. */
+static void test_lookup_cache_bounds(void **state)
+{
+    (void)state;
+    const char *inst = "{\"name\":\"cache-test\",\"ip\":\"10.6.0.1\",\"port\":7100}";
+    json_t *d = NULL;
+    assert_int_equal(post_signed(0, "/api/v1/register", inst, 0, &d), 200);
+    json_decref(d);
+    assert_int_equal(lookup_count(0, "cache-test"), 1);
+    assert_int_equal(lookup_count(1, "cache-test"), 1); /* now cached on SD 1 */
+
+    assert_int_equal(post_signed(0, "/api/v1/evict", inst, 0, &d), 200);
+    json_decref(d);
+    assert_int_equal(lookup_count(0, "cache-test"), 0); /* own write: at once */
+    double t0 = now_s();
+    while (lookup_count(1, "cache-test") != 0 && now_s() - t0 < 5)
+        usleep(20 * 1000);
+    double took = now_s() - t0;
+    print_message("eviction through SD 0 seen by SD 1 after %.0f ms (cache %d ms)\n",
+                  took * 1000, CACHE_MS);
+    assert_int_equal(lookup_count(1, "cache-test"), 0);
+    assert_true(took * 1000 <= CACHE_MS + 250);
+}
+
 static void expect_error(long st, json_t **dp, long want_status, const char *want_code)
 {
     json_t *d = *dp;
@@ -493,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_stopped_instances_expire),
         cmocka_unit_test(test_redis_down_and_back),
         cmocka_unit_test(test_signatures),
+        cmocka_unit_test(test_lookup_cache_bounds),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

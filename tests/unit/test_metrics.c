@@ -79,6 +79,27 @@ static void test_render_grouped_in_order(void **state)
     metrics_registry_free(reg);
 }
 
+/* The rendered "g ..." line. gcc 12 at -O2 and above reports the pointer into text as
+ * dangling although it is only read before free() (a known false positive of
+ * -Wdangling-pointer); the warning is silenced for this function alone. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
+static void expect_gauge_line(metrics_registry_t *reg, const char *want)
+{
+    char *text = render(reg);
+    const char *line = strstr(text, "\ng ");
+    char got[64] = "";
+    if (line)
+        snprintf(got, sizeof(got), "%s", line + 1);
+    free(text);
+    assert_string_equal(got, want);
+}
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic pop
+#endif
+
 static void test_gauge_values(void **state)
 {
     (void)state;
@@ -104,11 +125,7 @@ static void test_gauge_values(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         metrics_gauge_set(g, cases[i].v);
-        text = render(reg);
-        char *line = strstr(text, "\ng ");
-        assert_non_null(line);
-        assert_string_equal(line + 1, cases[i].want);
-        free(text);
+        expect_gauge_line(reg, cases[i].want);
     }
     metrics_registry_free(reg);
 }

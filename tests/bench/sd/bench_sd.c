@@ -3,7 +3,9 @@
  * Starts Redis and one rampart-sd pinned to CPU 0 (taskset), fills the registry, then drives
  * it from C load-generator threads over keep-alive HTTP/1.1 connections and prints:
  *   - baseline: an unknown path (404 from the HTTP layer, no Redis): the HTTP stack alone
- *   - look-ups/s of a 10-instance service with count=3, and of all 100 instances of another
+ *   - look-ups/s of a 10-instance service with count=3, and of all 100 instances of another,
+ *     with SD's look-up cache (default 1 s) and from a second SD without it (every look-up a
+ *     Redis script run)
  *   - registrations/s (each one HMAC-signed with a fresh nonce, new instance every time)
  * and each figure as a ratio to the baseline of the same run, since these machines are noisy.
  *
@@ -183,6 +185,31 @@ static double run_load(uint16_t port, load_t kind, int conns, double seconds, co
     return (double)ok / (now_s() - t0);
 }
 
+/* Starts rampart-sd pinned to cpu with the given look-up cache; *port gets its port. */
+static harness_proc_t *start_sd(const char *name, const char *cache, uint16_t rport,
+                                const char *keys_path, int cpu, uint16_t *port_out)
+{
+    char cfg[1024], cfg_path[512], file[64], bin[512], cpus[16];
+    uint16_t port = harness_free_port();
+    snprintf(cfg, sizeof(cfg),
+             "log:\n  level: warn\nhttp:\n  listen: 127.0.0.1:%u\n  threads: 4\n"
+             "redis:\n  addr: 127.0.0.1:%u\nregistry:\n  ttl: 300s\n  cache: %s\n"
+             "  max_instances: 1000000\nauth:\n  keys_file: %s\n",
+             (unsigned)port, (unsigned)rport, cache, keys_path);
+    snprintf(file, sizeof(file), "%s.yaml", name);
+    harness_write_file(file, cfg, cfg_path, sizeof(cfg_path));
+    harness_bin("service-discovery/rampart-sd", bin, sizeof(bin));
+    snprintf(cpus, sizeof(cpus), "%d", cpu);
+    char *sd_argv[] = {"taskset", "-c", cpus, bin, "-c", cfg_path, NULL};
+    harness_proc_t *sd = harness_spawn(name, sd_argv, NULL);
+    if (!sd || harness_wait_port(port, 15000) < 0) {
+        fprintf(stderr, "bench_sd: rampart-sd (%s) did not start\n", name);
+        return NULL;
+    }
+    *port_out = port;
+    return sd;
+}
+
 int main(int argc, char **argv)
 {
     double seconds = 5;
@@ -220,24 +247,14 @@ int main(int argc, char **argv)
     harness_proc_t *redis = harness_redis_start(&rport);
     if (!redis)
         return 1;
-    char sk[65], keys_path[512], cfg[1024], cfg_path[512], bin[512], cpu[16];
+    char sk[65], keys_path[512];
     if (harness_make_keys("bench", sk, sizeof(sk), keys_path, sizeof(keys_path)) < 0)
         return 1;
-    uint16_t port = harness_free_port();
-    snprintf(cfg, sizeof(cfg),
-             "log:\n  level: warn\nhttp:\n  listen: 127.0.0.1:%u\n  threads: 2\n"
-             "redis:\n  addr: 127.0.0.1:%u\nregistry:\n  ttl: 300s\n  max_instances: 1000000\n"
-             "auth:\n  keys_file: %s\n",
-             (unsigned)port, (unsigned)rport, keys_path);
-    harness_write_file("sd.yaml", cfg, cfg_path, sizeof(cfg_path));
-    harness_bin("service-discovery/rampart-sd", bin, sizeof(bin));
-    snprintf(cpu, sizeof(cpu), "%d", sd_cpu);
-    char *sd_argv[] = {"taskset", "-c", cpu, bin, "-c", cfg_path, NULL};
-    harness_proc_t *sd = harness_spawn("sd", sd_argv, NULL);
-    if (!sd || harness_wait_port(port, 15000) < 0) {
-        fprintf(stderr, "bench_sd: rampart-sd did not start\n");
+    uint16_t port = 0, port_nc = 0;
+    harness_proc_t *sd = start_sd("sd", "1s", rport, keys_path, sd_cpu, &port);
+    harness_proc_t *sd_nc = start_sd("sd-nocache", "0", rport, keys_path, sd_cpu, &port_nc);
+    if (!sd || !sd_nc)
         return 1;
-    }
 
     /* 10 instances of bench-small, 100 of bench-large. */
     char url[256];
@@ -260,19 +277,23 @@ int main(int argc, char **argv)
     struct {
         const char *name;
         load_t kind;
+        uint16_t port;
         double rate;
         uint64_t bad;
     } runs[] = {
-        {"baseline (404, HTTP only)", LOAD_BASELINE, 0, 0},
-        {"look-up, count=3 of 10", LOAD_LOOKUP_FEW, 0, 0},
-        {"look-up, all 100", LOAD_LOOKUP_ALL, 0, 0},
-        {"registration (signed)", LOAD_REGISTER, 0, 0},
+        {"baseline (404, HTTP only)", LOAD_BASELINE, port, 0, 0},
+        {"look-up, count=3 of 10", LOAD_LOOKUP_FEW, port, 0, 0},
+        {"look-up, all 100", LOAD_LOOKUP_ALL, port, 0, 0},
+        {"look-up, count=3, no cache", LOAD_LOOKUP_FEW, port_nc, 0, 0},
+        {"look-up, all 100, no cache", LOAD_LOOKUP_ALL, port_nc, 0, 0},
+        {"registration (signed)", LOAD_REGISTER, port, 0, 0},
     };
-    printf("bench_sd: rampart-sd on CPU %d, %d connections, %.1f s per run\n", sd_cpu, conns,
-           seconds);
+    printf("bench_sd: rampart-sd on CPU %d, %d connections, %.1f s per run, look-up cache 1 s\n",
+           sd_cpu, conns, seconds);
     int rc = 0;
     for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
-        runs[i].rate = run_load(port, runs[i].kind, conns, seconds, "bench", sk, &runs[i].bad);
+        runs[i].rate =
+            run_load(runs[i].port, runs[i].kind, conns, seconds, "bench", sk, &runs[i].bad);
         printf("  %-28s %10.0f req/s  (x%.2f of baseline)  errors=%llu\n", runs[i].name,
                runs[i].rate, runs[i].rate / (runs[0].rate > 0 ? runs[0].rate : 1),
                (unsigned long long)runs[i].bad);
@@ -280,6 +301,7 @@ int main(int argc, char **argv)
             rc = 1;
     }
     harness_stop(sd);
+    harness_stop(sd_nc);
     harness_stop(redis);
     return rc;
 }
