@@ -313,17 +313,24 @@ static void h_evict(http_request_t *req, void *ud)
     http_respond_json(req, 200, json_pack("{s:b}", "evicted", 1));
 }
 
+/* Reads the live services and their counts (*svcs free()d by the caller). On failure answers
+ * the error itself and returns the negative errno. */
+static int read_services(api_t *api, http_request_t *req, registry_service_t **svcs, size_t *n)
+{
+    const char *err = NULL;
+    int rc = registry_services(api->registry, svcs, n, &err);
+    if (rc < 0)
+        respond_registry_error(api, req, rc, err);
+    return rc;
+}
+
 static void h_services(http_request_t *req, void *ud)
 {
     api_t *api = ud;
     registry_service_t *svcs = NULL;
     size_t n = 0;
-    const char *err = NULL;
-    int rc = registry_services(api->registry, &svcs, &n, &err);
-    if (rc < 0) {
-        respond_registry_error(api, req, rc, err);
+    if (read_services(api, req, &svcs, &n) < 0)
         return;
-    }
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(list, json_pack("{s:s, s:I}", "name", svcs[i].name, "instances",
@@ -383,12 +390,8 @@ static void h_summary(http_request_t *req, void *ud)
     api_t *api = ud;
     registry_service_t *svcs = NULL;
     size_t n = 0;
-    const char *err = NULL;
-    int rc = registry_services(api->registry, &svcs, &n, &err);
-    if (rc < 0) {
-        respond_registry_error(api, req, rc, err);
+    if (read_services(api, req, &svcs, &n) < 0)
         return;
-    }
     json_t *by = json_object();
     json_int_t total = 0;
     for (size_t i = 0; i < n; i++) {

@@ -451,8 +451,8 @@ static void test_lookup_cache_bounds(void **state)
     while (lookup_count(1, "cache-test") != 0 && now_s() - t0 < 5)
         usleep(20 * 1000);
     double took = now_s() - t0;
-    print_message("eviction through SD 0 seen by SD 1 after %.0f ms (cache %d ms)\n",
-                  took * 1000, CACHE_MS);
+    print_message("eviction through SD 0 seen by SD 1 after %.0f ms (cache %d ms)\n", took * 1000,
+                  CACHE_MS);
     assert_int_equal(lookup_count(1, "cache-test"), 0);
     assert_true(took * 1000 <= CACHE_MS + 250);
 }
