@@ -168,6 +168,15 @@ fail:
     return NULL;
 }
 
+/* The error text handed to a caller: a per-thread copy, since last_error changes under the
+ * pool's lock while the caller still reads what it was given. */
+static const char *err_copy(const char *what)
+{
+    static _Thread_local char buf[128];
+    snprintf(buf, sizeof(buf), "%s", what);
+    return buf;
+}
+
 struct redisContext *redis_pool_get(redis_pool_t *pool, const char **err)
 {
     pthread_mutex_lock(&pool->mu);
@@ -178,7 +187,7 @@ struct redisContext *redis_pool_get(redis_pool_t *pool, const char **err)
     }
     if (!atomic_load(&pool->healthy) && now_ms() < pool->next_connect_ms) {
         if (err)
-            *err = pool->last_error[0] ? pool->last_error : "reconnect backoff";
+            *err = err_copy(pool->last_error[0] ? pool->last_error : "reconnect backoff");
         pthread_mutex_unlock(&pool->mu);
         return NULL;
     }
@@ -190,7 +199,7 @@ struct redisContext *redis_pool_get(redis_pool_t *pool, const char **err)
         pthread_mutex_lock(&pool->mu);
         note_failure_locked(pool, buf);
         if (err)
-            *err = pool->last_error;
+            *err = err_copy(pool->last_error);
         pthread_mutex_unlock(&pool->mu);
         return NULL;
     }

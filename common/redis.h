@@ -28,7 +28,8 @@ redis_pool_t *redis_pool_new(const redis_pool_opts_t *opts);
 void redis_pool_free(redis_pool_t *pool); /* accepts NULL; all connections must be back */
 
 /* Borrows a connected context. NULL when Redis is unreachable; *err then names why
- * ("connection refused", "timeout", "auth failed: ...", "reconnect backoff"). */
+ * ("connection refused", "timeout", "auth failed: ...", "reconnect backoff"). Error strings
+ * stay valid until the same thread's next call into the pool. */
 struct redisContext *redis_pool_get(redis_pool_t *pool, const char **err);
 /* Returns a context; broken = true drops it (after an error reply of type I/O or protocol). */
 void redis_pool_put(redis_pool_t *pool, struct redisContext *c, bool broken);
