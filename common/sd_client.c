@@ -102,12 +102,17 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 }
 
 /* One request to base+path. Returns the HTTP status (0 on transport failure); *body holds
- * the answer (caller disposes). Signs when the client has keys and sign is set. */
-static long http_call(sd_client_t *c, const char *base, const char *method, const char *path,
-                      const char *query, const char *body, bool sign, strbuf_t *out)
+ * the answer (caller disposes). Signs when the client has keys and sign is set. reuse is a
+ * handle owned by the calling thread whose kept-alive connection is used again (the renewal
+ * thread's), or NULL for a one-off request. */
+static long http_call(sd_client_t *c, CURL *reuse, const char *base, const char *method,
+                      const char *path, const char *query, const char *body, bool sign,
+                      strbuf_t *out)
 {
-    CURL *h = curl_easy_init();
-    if (!h)
+    CURL *h = reuse;
+    if (h)
+        curl_easy_reset(h); /* options go, the connection cache stays */
+    else if (!(h = curl_easy_init()))
         return 0;
     char url[1024];
     snprintf(url, sizeof(url), "%s%s%s%s", base, path, query ? "?" : "", query ? query : "");
@@ -150,7 +155,8 @@ static long http_call(sd_client_t *c, const char *base, const char *method, cons
     if (curl_easy_perform(h) == CURLE_OK)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(hdrs);
-    curl_easy_cleanup(h);
+    if (!reuse)
+        curl_easy_cleanup(h);
     return status;
 }
 
@@ -175,8 +181,8 @@ static char *reg_body(const reg_t *r, bool with_meta, bool with_weight)
 }
 
 /* Sends a write to the sticky SD address, failing over through the others. Returns the HTTP
- * status of the first address that answered (not 5xx), or the last failure. */
-static long write_call(sd_client_t *c, const char *path, const char *body)
+ * status of the first address that answered (not 5xx), or the last failure. h: see http_call. */
+static long write_call(sd_client_t *c, CURL *h, const char *path, const char *body)
 {
     long status = 0;
     pthread_mutex_lock(&c->mu);
@@ -185,7 +191,7 @@ static long write_call(sd_client_t *c, const char *path, const char *body)
     for (size_t i = 0; i < c->naddrs; i++) {
         size_t idx = (start + i) % c->naddrs;
         strbuf_t sb = STRBUF_INIT;
-        status = http_call(c, c->addrs[idx], "POST", path, NULL, body, true, &sb);
+        status = http_call(c, h, c->addrs[idx], "POST", path, NULL, body, true, &sb);
         if (status >= 400 && status != 404 && status < 500) {
             char q[256];
             LOG_WARN("sd_client.refused", "addr=%s path=%s status=%ld body=%s", c->addrs[idx], path,
@@ -203,7 +209,7 @@ static long write_call(sd_client_t *c, const char *path, const char *body)
 }
 
 /* One pass over the registrations that are due. Runs on the background thread. */
-static void service_regs(sd_client_t *c)
+static void service_regs(sd_client_t *c, CURL *h)
 {
     int64_t now = mono_ms();
     for (;;) {
@@ -228,13 +234,13 @@ static void service_regs(sd_client_t *c)
 
         bool renew = snap.state == REG_LIVE;
         char *body = reg_body(&snap, !renew, !renew || snap.weight_changed);
-        long status = write_call(c, renew ? "/api/v1/renew" : "/api/v1/register", body);
+        long status = write_call(c, h, renew ? "/api/v1/renew" : "/api/v1/register", body);
         free(body);
         if (renew && status == 404) {
             LOG_INFO("sd_client.reregister", "name=%s ip=%s port=%u reason=unknown_to_registry",
                      snap.name, snap.ip, (unsigned)snap.port);
             body = reg_body(&snap, true, true);
-            status = write_call(c, "/api/v1/register", body);
+            status = write_call(c, h, "/api/v1/register", body);
             free(body);
         }
 
@@ -271,10 +277,12 @@ static void service_regs(sd_client_t *c)
 static void *client_thread(void *arg)
 {
     sd_client_t *c = arg;
+    /* One handle for the thread's whole life: renewals reuse its kept-alive connection. */
+    CURL *h = curl_easy_init();
     pthread_mutex_lock(&c->mu);
     while (!c->stop) {
         pthread_mutex_unlock(&c->mu);
-        service_regs(c);
+        service_regs(c, h);
         pthread_mutex_lock(&c->mu);
         if (c->stop)
             break;
@@ -297,6 +305,8 @@ static void *client_thread(void *arg)
         }
     }
     pthread_mutex_unlock(&c->mu);
+    if (h)
+        curl_easy_cleanup(h);
     return NULL;
 }
 
@@ -341,16 +351,19 @@ sd_client_t *sd_client_new(const sd_client_opts_t *opts)
 
 static void evict_all(sd_client_t *c)
 {
+    CURL *h = curl_easy_init(); /* NULL is fine: each request then makes its own */
     for (size_t i = 0; i < c->nregs; i++) {
         reg_t *r = &c->regs[i];
         if (r->state == REG_LIVE) {
             char *body = reg_body(r, false, false);
-            long st = write_call(c, "/api/v1/evict", body);
+            long st = write_call(c, h, "/api/v1/evict", body);
             free(body);
             LOG_INFO("sd_client.evicted", "name=%s ip=%s port=%u status=%ld", r->name, r->ip,
                      (unsigned)r->port, st);
         }
     }
+    if (h)
+        curl_easy_cleanup(h);
 }
 
 void sd_client_free(sd_client_t *c)
@@ -461,7 +474,7 @@ int sd_client_deregister(sd_client_t *c, int id)
     pthread_mutex_unlock(&c->mu);
     if (live) {
         char *body = reg_body(&copy, false, false);
-        write_call(c, "/api/v1/evict", body);
+        write_call(c, NULL, "/api/v1/evict", body);
         free(body);
     }
     return rc;
@@ -562,7 +575,7 @@ int sd_client_lookup(sd_client_t *c, const char *name, size_t count, sd_pick_t p
     for (size_t i = 0; i < c->naddrs && !answered; i++) {
         size_t idx = (start + i) % c->naddrs;
         strbuf_t sb = STRBUF_INIT;
-        long status = http_call(c, c->addrs[idx], "GET", path, query, NULL, false, &sb);
+        long status = http_call(c, NULL, c->addrs[idx], "GET", path, query, NULL, false, &sb);
         if (status == 200 && sb.data && parse_lookup(sb.data, name, &items, &nitems) == 0)
             answered = true;
         else
