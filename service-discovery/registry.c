@@ -457,14 +457,14 @@ static int64_t parse_i64(const redisReply *r)
 int registry_lookup(registry_t *reg, const char *name, registry_entry_t **out, size_t *n,
                     const char **err)
 {
-    char svc[256], pfx[256];
-    snprintf(svc, sizeof(svc), "%ss:%s", reg->prefix, name);
-    snprintf(pfx, sizeof(pfx), "%si:%s:", reg->prefix, name);
-    const char *argv[] = {svc, pfx};
     *out = NULL;
     *n = 0;
     if (cache_get(reg, name, out, n))
         return 0;
+    char svc[256], pfx[256];
+    snprintf(svc, sizeof(svc), "%ss:%s", reg->prefix, name);
+    snprintf(pfx, sizeof(pfx), "%si:%s:", reg->prefix, name);
+    const char *argv[] = {svc, pfx};
     redisReply *r = script_run(reg, S_LOOKUP, 1, 2, argv, NULL, err);
     if (!r)
         return -EIO;
