@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/http_hmac.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
@@ -410,30 +411,9 @@ static void h_summary(http_request_t *req, void *ud)
 static int authenticate(http_request_t *req, void *ud, const char **reason)
 {
     api_t *api = ud;
-    size_t nq = 0;
-    const http_kv_t *q = http_request_query_all(req, &nq);
-    hmac_kv_t *query = nq ? xmalloc(nq * sizeof(*query)) : NULL;
-    for (size_t i = 0; i < nq; i++) {
-        query[i].key = q[i].key;
-        query[i].value = q[i].value;
-    }
-    size_t blen = 0;
-    const void *body = http_request_body(req, &blen);
-    hmac_request_t r = {
-        .method = http_request_method(req),
-        .path = http_request_path(req),
-        .query = query,
-        .nquery = nq,
-        .body = body,
-        .body_len = blen,
-        .key = http_request_header(req, HMAC_HDR_KEY),
-        .timestamp = http_request_header(req, HMAC_HDR_TIMESTAMP),
-        .nonce = http_request_header(req, HMAC_HDR_NONCE),
-        .signature = http_request_header(req, HMAC_HDR_SIGNATURE),
-    };
-    int rc = hmac_verify(api->keys, &r, (int64_t)time(NULL), api->window_s, registry_nonce_check,
-                         api->registry, reason);
-    free(query);
+    const char *key = NULL;
+    int rc = http_hmac_verify(req, api->keys, api->window_s, registry_nonce_check, api->registry,
+                              reason, &key);
     if (rc == 0)
         return 0;
     if (rc == -EACCES) {
@@ -442,7 +422,7 @@ static int authenticate(http_request_t *req, void *ud, const char **reason)
         metrics_counter_inc(metrics_counter(api->metrics, "rampart_sd_auth_failures_total",
                                             "Signed requests refused, by reason", lbl));
         LOG_WARN("auth_refused", "path=%s peer=%s key=%s reason=%s", http_request_path(req),
-                 http_request_peer(req), log_quote(q1, sizeof(q1), r.key ? r.key : "-"),
+                 http_request_peer(req), log_quote(q1, sizeof(q1), key ? key : "-"),
                  log_quote(q2, sizeof(q2), *reason));
         return -EACCES;
     }
