@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/hmac.h"
+#include "common/pki.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 
@@ -442,6 +443,82 @@ int harness_make_keys(const char *access_key, char *secret, size_t secretlen, ch
     char line[256];
     snprintf(line, sizeof(line), "# made by the test harness\n%s %s\n", access_key, secret);
     return harness_write_file("keys", line, path, pathlen);
+}
+
+/* ---- certificates ---------------------------------------------------------------------- */
+
+/* Writes prefix.pem and prefix.key (0600), replacing older ones. */
+static int save_pair(const char *prefix, const char *cert, const char *key)
+{
+    char p[1024];
+    snprintf(p, sizeof(p), "%s.key", prefix);
+    int rc = pki_save_file(p, key, 0600, true);
+    snprintf(p, sizeof(p), "%s.pem", prefix);
+    return rc < 0 ? rc : pki_save_file(p, cert, 0644, true);
+}
+
+int harness_make_pki(char *dir, size_t dirlen)
+{
+    snprintf(dir, dirlen, "%s/pki", H.dir[0] ? H.dir : "/tmp");
+    mkdirs(dir);
+    static const char *const sans[] = {"DNS:localhost", "IP:127.0.0.1", NULL};
+    char *ca = NULL, *ca_key = NULL, *cert = NULL, *key = NULL, p[1024];
+    int rc = pki_ca_new("Rampart test CA", 2, &ca, &ca_key);
+    if (rc == 0)
+        rc = pki_issue(ca, ca_key, "agent-center", sans, PKI_SERVER, 2, &cert, &key);
+    snprintf(p, sizeof(p), "%s/ca", dir);
+    if (rc == 0)
+        rc = save_pair(p, ca, ca_key);
+    snprintf(p, sizeof(p), "%s/server", dir);
+    if (rc == 0)
+        rc = save_pair(p, cert, key);
+    free(ca);
+    free(ca_key);
+    free(cert);
+    free(key);
+    return rc;
+}
+
+/* Issues a client certificate for cn with the CA in ca_dir and saves it as prefix.pem/.key. */
+static int issue_client(const char *ca_dir, const char *cn, const char *prefix)
+{
+    char *ca = NULL, *ca_key = NULL, *cert = NULL, *key = NULL, p[1024];
+    snprintf(p, sizeof(p), "%s/ca.pem", ca_dir);
+    int rc = pki_load_file(p, &ca);
+    snprintf(p, sizeof(p), "%s/ca.key", ca_dir);
+    if (rc == 0)
+        rc = pki_load_file(p, &ca_key);
+    if (rc == 0)
+        rc = pki_issue(ca, ca_key, cn, NULL, PKI_CLIENT, 2, &cert, &key);
+    if (rc == 0)
+        rc = save_pair(prefix, cert, key);
+    free(ca);
+    free(ca_key);
+    free(cert);
+    free(key);
+    return rc;
+}
+
+int harness_make_client_cert(const char *pki_dir, const char *cn, char *prefix, size_t len)
+{
+    snprintf(prefix, len, "%s/%s", pki_dir, cn);
+    return issue_client(pki_dir, cn, prefix);
+}
+
+int harness_make_foreign_client_cert(const char *pki_dir, const char *cn, char *prefix, size_t len)
+{
+    char fdir[1024], *ca = NULL, *ca_key = NULL;
+    snprintf(fdir, sizeof(fdir), "%s/foreign-ca", pki_dir);
+    mkdirs(fdir);
+    /* Same CA name as the real one: only the key tells them apart. */
+    int rc = pki_ca_new("Rampart test CA", 2, &ca, &ca_key);
+    snprintf(prefix, len, "%s/ca", fdir);
+    if (rc == 0)
+        rc = save_pair(prefix, ca, ca_key);
+    free(ca);
+    free(ca_key);
+    snprintf(prefix, len, "%s/foreign-%s", pki_dir, cn);
+    return rc < 0 ? rc : issue_client(fdir, cn, prefix);
 }
 
 /* ---- HTTP ------------------------------------------------------------------------------- */

@@ -64,6 +64,18 @@ int harness_write_file(const char *name, const char *content, char *path, size_t
 int harness_make_keys(const char *access_key, char *secret, size_t secretlen, char *path,
                       size_t pathlen);
 
+/* --- certificates (common/pki), made at test time, never committed --- */
+/* Creates <log folder>/pki with ca.pem, ca.key, server.pem, server.key (server certificate
+ * CN=agent-center for DNS:localhost and IP:127.0.0.1); its path goes into dir. Replaces a
+ * previous run's files. 0 or -errno. */
+int harness_make_pki(char *dir, size_t dirlen);
+/* Issues a client certificate with CN = cn from <pki_dir>/ca.pem + ca.key and writes
+ * <pki_dir>/<cn>.pem and <pki_dir>/<cn>.key; "<pki_dir>/<cn>" goes into prefix. */
+int harness_make_client_cert(const char *pki_dir, const char *cn, char *prefix, size_t len);
+/* The same from a different CA made on the spot (a certificate the server must refuse);
+ * writes <pki_dir>/foreign-<cn>.pem and .key, prefix "<pki_dir>/foreign-<cn>". */
+int harness_make_foreign_client_cert(const char *pki_dir, const char *cn, char *prefix, size_t len);
+
 /* --- HTTP client for tests (libcurl) --- */
 typedef struct {
     long status; /* 0 when the request failed at transport level */
