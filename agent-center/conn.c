@@ -14,7 +14,6 @@ conn_t *conn_new(uint64_t serial, size_t command_queue, void *worker)
     pthread_cond_init(&c->room, NULL);
     c->serial = serial;
     c->worker = worker;
-    grpc_call_details_init(&c->details);
     grpc_metadata_array_init(&c->request_md);
     c->op_new = (conn_op_t){c, OP_NEW};
     c->op_recv = (conn_op_t){c, OP_RECV};
@@ -44,7 +43,6 @@ void conn_unref(conn_t *c)
     ingest_msg_dispose(&c->msg);
     if (c->call)
         grpc_call_unref(c->call);
-    grpc_call_details_destroy(&c->details);
     grpc_metadata_array_destroy(&c->request_md);
     json_decref(c->ips);
     free(c->heartbeat);

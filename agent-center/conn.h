@@ -48,7 +48,7 @@ struct conn {
 
     /* gRPC call state (transfer.c) */
     grpc_call *call;
-    grpc_call_details details;
+    gpr_timespec deadline; /* written by gRPC when the call arrives */
     grpc_metadata_array request_md;
     grpc_byte_buffer *recv_bb;
     int close_cancelled;

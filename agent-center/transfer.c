@@ -392,9 +392,8 @@ static void request_call(worker_t *w)
 {
     transfer_t *t = w->t;
     conn_t *c = conn_new(atomic_fetch_add(&t->serial, 1) + 1, t->o.command_queue, w);
-    gpr_timespec deadline;
     grpc_call_error e =
-        grpc_server_request_registered_call(t->server, t->method, &c->call, &deadline,
+        grpc_server_request_registered_call(t->server, t->method, &c->call, &c->deadline,
                                             &c->request_md, NULL, w->cq, w->cq, &c->op_new);
     if (e != GRPC_CALL_OK) {
         LOG_ERROR("grpc_request_call_failed", "error=%d", (int)e);
