@@ -37,6 +37,7 @@
 #include "sim_payload.h"
 
 #define CMD_KEEP             16 /* last command tokens kept per agent for the summary */
+#define STREAMS_KEEP         8  /* last streams with records kept per agent for the summary */
 #define RESULTS_MAX          256
 #define BATCH_RECORDS_MAX    10000
 #define BATCH_BYTES_MAX      (3u << 20)
@@ -70,6 +71,12 @@ typedef struct agent {
     uint8_t send_kind;
     uint32_t backoff_attempt;
     uint64_t next_seq, inflight_seq0;
+    uint64_t stream_seq0; /* next_seq when the current stream started */
+    struct {
+        uint64_t from, to; /* sequence numbers [from, to) counted as sent on that stream */
+        int code;
+    } streams[STREAMS_KEEP]; /* the last streams that carried records */
+    uint32_t nstreams;
     uint32_t inflight_hb, inflight_results;
     int64_t rate_t0, up_since;
     uint64_t rate_gen;
@@ -397,6 +404,7 @@ static void agent_connect(agent_t *a, int64_t now)
     if (a->started_once)
         a->reconnects++;
     a->started_once = true;
+    a->stream_seq0 = a->next_seq;
     a->status_done = a->up = a->send_busy = a->close_sent = a->close_wanted = false;
     a->tick_pending = false;
     a->hb_due = true; /* the first heartbeat goes at stream start */
@@ -759,6 +767,13 @@ static void finish_stream(agent_t *a, int64_t now)
     grpc_channel_destroy(a->ch);
     a->ch = NULL;
     grpc_slice_unref(a->details);
+    /* Every send has completed: next_seq is final for this stream. */
+    if (a->next_seq > a->stream_seq0) {
+        uint32_t k = a->nstreams++ % STREAMS_KEEP;
+        a->streams[k].from = a->stream_seq0;
+        a->streams[k].to = a->next_seq;
+        a->streams[k].code = (int)a->status;
+    }
     for (uint16_t r = 0; r < a->nresults; r++) {
         free(a->results[r].token);
         free(a->results[r].msg);
@@ -1011,6 +1026,19 @@ static void json_tokens(strbuf_t *out, const agent_t *a)
     strbuf_appends(out, "]");
 }
 
+/* The agent's last streams that carried records, oldest first: [from, to, code]. */
+static void json_streams(strbuf_t *out, const agent_t *a)
+{
+    strbuf_appends(out, ",\"streams\":[");
+    uint32_t n = a->nstreams < STREAMS_KEEP ? a->nstreams : STREAMS_KEEP;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t i = (a->nstreams - n + k) % STREAMS_KEEP;
+        strbuf_appendf(out, "%s[%" PRIu64 ",%" PRIu64 ",%d]", k ? "," : "", a->streams[i].from,
+                       a->streams[i].to, a->streams[i].code);
+    }
+    strbuf_appends(out, "]");
+}
+
 static void summarize(sim_t *s, sim_thread_t *ths, long nth, agent_t **agents, strbuf_t *out)
 {
     uint64_t sent = 0, hb = 0, phb = 0, res = 0, cmds = 0, syncs = 0, rec = 0, abuse = 0;
@@ -1078,6 +1106,7 @@ static void summarize(sim_t *s, sim_thread_t *ths, long nth, agent_t **agents, s
                            ",\"last_status\":%d,\"commands\":",
                            a->sent, a->hb_sent, a->reconnects, a->commands, a->last_status);
             json_tokens(out, a);
+            json_streams(out, a);
             strbuf_appends(out, "}");
         }
         strbuf_appends(out, "]");
