@@ -38,6 +38,8 @@
  *   --drain-ms D           at stop, wait up to D ms for the server's status after the
  *                          half-close, then cancel (default 10000)
  *   --ramp-ms R            spread the first connections over R ms (default agents/20)
+ *   --max-connecting C     at most C streams being set up (TCP+TLS+stream start) at once;
+ *                          the others wait their turn (default 200; 0 = no limit)
  *   --threads T            completion-queue threads, 1..8 (default 1, 2 from 100 agents)
  *   --per-agent            add per_agent to the summary
  *   --summary-file PATH    also write the summary there
@@ -128,6 +130,7 @@ enum {
     O_PERAGENT,
     O_SUMMARY,
     O_LOGLEVEL,
+    O_MAXCONN,
 };
 
 /* Parses argv into o. 0, or -1 after printing why (usage error). */
@@ -161,6 +164,7 @@ static int parse_args(int argc, char **argv, sim_opts_t *o, log_level_t *level)
                                        {"per-agent", no_argument, NULL, O_PERAGENT},
                                        {"summary-file", required_argument, NULL, O_SUMMARY},
                                        {"log-level", required_argument, NULL, O_LOGLEVEL},
+                                       {"max-connecting", required_argument, NULL, O_MAXCONN},
                                        {NULL, 0, NULL, 0}};
     long ramp = -1, threads = 0;
     int opt;
@@ -260,6 +264,9 @@ static int parse_args(int argc, char **argv, sim_opts_t *o, log_level_t *level)
         case O_LOGLEVEL:
             bad = log_level_parse(optarg, level);
             break;
+        case O_MAXCONN:
+            bad = parse_long(optarg, 0, SIM_MAX_AGENTS, &o->max_connecting);
+            break;
         default:
             return usage("unknown option"), -1;
         }
@@ -346,7 +353,8 @@ int main(int argc, char **argv)
                     .heartbeat_ms = 30000,
                     .backoff_min_ms = 200,
                     .backoff_max_ms = 2000,
-                    .drain_ms = 10000};
+                    .drain_ms = 10000,
+                    .max_connecting = 200};
     log_level_t level = LOG_LEVEL_INFO;
     if (parse_args(argc, argv, &o, &level) < 0)
         return 2;

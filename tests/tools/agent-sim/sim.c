@@ -68,6 +68,7 @@ typedef struct agent {
     int pending; /* batches started on call and not completed */
     bool status_done, up, send_busy, close_sent, close_wanted, finished;
     bool tick_pending, hb_due, first_batch_done, abuse_done, abuse_next, started_once;
+    bool connecting; /* call started, neither up nor over yet */
     uint8_t send_kind;
     uint32_t backoff_attempt;
     uint64_t next_seq, inflight_seq0;
@@ -107,6 +108,7 @@ struct sim_thread {
     grpc_completion_queue *cq;
     agent_t **agents;
     size_t n, nfinished;
+    long connecting, max_connecting; /* streams being set up by this thread, and the cap */
     tentry_t *heap;
     size_t nheap, capheap;
     uint64_t rng;
@@ -218,8 +220,17 @@ static void status_note(sim_thread_t *th, int code, const char *details)
     th->status_details[slot] = xstrdup(details);
 }
 
+static void connect_done(agent_t *a)
+{
+    if (a->connecting) {
+        a->connecting = false;
+        a->th->connecting--;
+    }
+}
+
 static void mark_up(agent_t *a, int64_t now)
 {
+    connect_done(a);
     if (a->up)
         return;
     sim_t *s = a->th->sim;
@@ -379,8 +390,12 @@ static void agent_connect(agent_t *a, int64_t now)
     }
     snprintf(a->addr, sizeof(a->addr), "%s", addr);
     grpc_target(addr, target, sizeof(target));
-    grpc_arg args[4];
+    grpc_arg args[8];
     size_t nargs = 0;
+    /* Small read buffers: an agent reads only commands (mostly idle connections). */
+    args[nargs++] = (grpc_arg){
+        .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_TCP_READ_CHUNK_SIZE, .value.integer = 4096};
+
     args[nargs++] = (grpc_arg){
         .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, .value.integer = 1};
     args[nargs++] =
@@ -404,6 +419,8 @@ static void agent_connect(agent_t *a, int64_t now)
     if (a->started_once)
         a->reconnects++;
     a->started_once = true;
+    a->connecting = true;
+    a->th->connecting++;
     a->stream_seq0 = a->next_seq;
     a->status_done = a->up = a->send_busy = a->close_sent = a->close_wanted = false;
     a->tick_pending = false;
@@ -762,6 +779,7 @@ static void on_status(agent_t *a)
 static void finish_stream(agent_t *a, int64_t now)
 {
     sim_thread_t *th = a->th;
+    connect_done(a);
     grpc_call_unref(a->call);
     a->call = NULL;
     grpc_channel_destroy(a->ch);
@@ -831,7 +849,11 @@ static void agent_wake(agent_t *a, int64_t now)
     if (a->finished || th->stopping)
         return;
     if (!a->call) {
-        if (now >= a->reconnect_at) {
+        if (now >= a->reconnect_at && th->max_connecting > 0 &&
+            th->connecting >= th->max_connecting) {
+            /* Too many handshakes under way: try again shortly (no storm). */
+            a->reconnect_at = now + 10 + (int64_t)(rnd(th) % 40);
+        } else if (now >= a->reconnect_at) {
             a->reconnect_at = 0;
             agent_connect(a, now);
         }
@@ -904,6 +926,8 @@ static int mint_certs(sim_thread_t *th)
     th->mint_ms = now_ms() - t;
     if (rc < 0)
         LOG_ERROR("mint_failed", "rc=%d", rc);
+    else
+        LOG_INFO("certificates_minted", "n=%zu ms=%" PRId64, th->n, th->mint_ms);
     return rc;
 }
 
@@ -1144,6 +1168,7 @@ int sim_run(const sim_opts_t *o, atomic_bool *stop, strbuf_t *summary)
         ths[t].o = o;
         ths[t].cq = grpc_completion_queue_create_for_next(NULL);
         ths[t].agents = xcalloc((size_t)(s.n / nth + 1), sizeof(agent_t *));
+        ths[t].max_connecting = o->max_connecting > 0 ? (o->max_connecting + nth - 1) / nth : 0;
         ths[t].rng = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)t << 32) ^ (uint64_t)time(NULL);
     }
     for (long i = 0; i < s.n; i++) {
@@ -1158,16 +1183,11 @@ int sim_run(const sim_opts_t *o, atomic_bool *stop, strbuf_t *summary)
     }
     for (long t = 0; t < nth; t++)
         pthread_create(&ths[t].tid, NULL, thread_main, &ths[t]);
-    int64_t mint_ms = 0;
     for (long t = 0; t < nth; t++) {
         pthread_join(ths[t].tid, NULL);
         if (ths[t].rc < 0)
             rc = ths[t].rc;
-        if (ths[t].mint_ms > mint_ms)
-            mint_ms = ths[t].mint_ms;
     }
-    if (o->ca_key)
-        LOG_INFO("certificates_minted", "n=%ld ms=%" PRId64, s.n, mint_ms);
     if (rc == 0)
         summarize(&s, ths, nth, agents, summary);
     bool clean = true;

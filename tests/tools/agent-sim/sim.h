@@ -45,7 +45,8 @@ typedef struct {
     long duration_s;  /* 0: until a signal */
     long backoff_min_ms, backoff_max_ms;
     long drain_ms;
-    long ramp_ms; /* first connections spread over this long */
+    long ramp_ms;        /* first connections spread over this long */
+    long max_connecting; /* streams being set up at once (all threads); 0: no limit */
     long threads;
     sim_abuse_t abuse;
     long abuse_size; /* oversized:N */
