@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "common/strbuf.h"
 #include "envelope.pb-c.h"
 #include "hub/alert.h"
@@ -539,6 +541,31 @@ static void test_process_table_bounded(void **state)
     engine_done(e);
 }
 
+static void test_alert_json_any_bytes(void **state)
+{
+    (void)state;
+    seen_t s = {0};
+    engine_t *e = engine_with(
+        "rules:\n" RULE_HDR("j") "    data_type: 59\n"
+                                 "    match: {argv: {contains: 'x'}}\n    key: [argv]\n",
+        &s);
+    assert_int_equal(run(e, 59, 1, "a",
+                         "argv=x\xe3 \xff\xc0\x80\"\\\x01 caf\xc3\xa9 \xf0\x9f\x98\x80",
+                         "exe=/bin/x", NULL),
+                     1);
+    json_error_t je;
+    json_t *j = json_loads(s.json[0], 0, &je);
+    if (!j)
+        fail_msg("alert is not JSON: %s: %s", je.text, s.json[0]);
+    const char *argv = json_string_value(json_object_get(json_object_get(j, "event"), "argv"));
+    assert_string_equal(argv, "x\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"\\\x01 "
+                              "caf\xc3\xa9 \xf0\x9f\x98\x80");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "key"), "argv")),
+                        argv);
+    json_decref(j);
+    engine_done(e);
+}
+
 static void test_envelope_decode(void **state)
 {
     (void)state;
@@ -614,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_reload_keeps_state),
         cmocka_unit_test(test_override_and_disable),
         cmocka_unit_test(test_process_table_bounded),
+        cmocka_unit_test(test_alert_json_any_bytes),
         cmocka_unit_test(test_envelope_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
