@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -201,6 +202,21 @@ static void ac_free_parts(ac_state_t *ac)
     config_dispose(ac_config_options, ac_config_noptions, &ac->cfg);
 }
 
+/* Every agent stream is a socket: raise the soft descriptor limit to the hard one. */
+static void raise_fd_limit(int64_t want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    rlim_t before = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (rl.rlim_cur != before)
+        setrlimit(RLIMIT_NOFILE, &rl);
+    if ((int64_t)rl.rlim_cur < want + 64)
+        LOG_WARN("fd_limit_low", "limit=%llu max_connections=%lld (raise LimitNOFILE)",
+                 (unsigned long long)rl.rlim_cur, (long long)want);
+}
+
 int ac_start(ac_state_t *ac)
 {
     ac_config_t *c = &ac->cfg;
@@ -228,6 +244,7 @@ int ac_start(ac_state_t *ac)
         snprintf(err, sizeof(err), "grpc.listen: \"%s\" is not host:port", c->grpc_listen);
         goto config_error;
     }
+    raise_fd_limit(c->grpc_max_connections);
     ac->metrics = metrics_registry_new();
     ac->table = conn_table_new(TABLE_BUCKETS);
     producer_opts_t po = {.brokers = c->kafka_brokers,

@@ -5,3 +5,4 @@ build=${1:-build/bench}
 echo "machine: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
 "$build/tests/bench/bench_sd" --seconds 5 --connections 8
+"$build/tests/bench/bench_ac" --seconds 10 --agents 100 --rate 2000 --idle 10000
