@@ -97,7 +97,7 @@ static void untrack(pid_t pid)
 
 static void mkdirs(const char *path)
 {
-    char tmp[512];
+    char tmp[1100];
     snprintf(tmp, sizeof(tmp), "%s", path);
     for (char *p = tmp + 1; *p; p++) {
         if (*p == '/') {
@@ -450,8 +450,9 @@ int harness_make_keys(const char *access_key, char *secret, size_t secretlen, ch
 /* Writes prefix.pem and prefix.key (0600), replacing older ones. */
 static int save_pair(const char *prefix, const char *cert, const char *key)
 {
-    char p[1024];
-    snprintf(p, sizeof(p), "%s.key", prefix);
+    char p[1100]; /* prefixes are at most 1024 bytes */
+    if ((size_t)snprintf(p, sizeof(p), "%s.key", prefix) >= sizeof(p))
+        return -ENAMETOOLONG;
     int rc = pki_save_file(p, key, 0600, true);
     snprintf(p, sizeof(p), "%s.pem", prefix);
     return rc < 0 ? rc : pki_save_file(p, cert, 0644, true);
