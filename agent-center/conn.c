@@ -40,6 +40,8 @@ void conn_unref(conn_t *c)
     free(c->cmdq);
     if (c->recv_bb)
         grpc_byte_buffer_destroy(c->recv_bb);
+    if (c->send_bb)
+        grpc_byte_buffer_destroy(c->send_bb);
     ingest_msg_dispose(&c->msg);
     if (c->call)
         grpc_call_unref(c->call);

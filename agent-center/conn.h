@@ -51,6 +51,7 @@ struct conn {
     gpr_timespec deadline; /* written by gRPC when the call arrives */
     grpc_metadata_array request_md;
     grpc_byte_buffer *recv_bb;
+    grpc_byte_buffer *send_bb; /* the command being sent, destroyed when the send completes */
     int close_cancelled;
     conn_op_t op_new, op_recv, op_send, op_close, op_status;
     bool started;       /* initial metadata sent, stream counted as live */

@@ -315,9 +315,8 @@ static void send_next(transfer_t *t, conn_t *c)
     grpc_op op = {.op = GRPC_OP_SEND_MESSAGE};
     op.data.send_message.send_message = bb;
     c->send_pending = true;
+    c->send_bb = bb;
     start_batch(c, &op, 1, &c->op_send);
-    /* grpc core takes its own reference to the buffer's slices for the send. */
-    grpc_byte_buffer_destroy(bb);
 }
 
 static void on_send(transfer_t *t, conn_t *c, int ok)
@@ -325,6 +324,10 @@ static void on_send(transfer_t *t, conn_t *c, int ok)
     pthread_mutex_lock(&c->mu);
     bool was_started = c->started;
     c->send_pending = false;
+    if (c->send_bb) {
+        grpc_byte_buffer_destroy(c->send_bb);
+        c->send_bb = NULL;
+    }
     c->started = true;
     if (ok && was_started) {
         atomic_fetch_add(&c->commands_sent, 1);
