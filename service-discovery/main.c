@@ -1,23 +1,15 @@
 /* rampart-sd: the service-discovery daemon. main() only reads the configuration and wires
  * the modules together; see sd.h for the state and api.h for the HTTP API. */
 #include <errno.h>
-#include <getopt.h>
-#include <pthread.h>
+#include <stddef.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/daemon.h"
 #include "common/log.h"
 #include "service-discovery/sd.h"
-
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: rampart-sd [-c config.yaml] [--help-config] [--version]\n"
-                 "Every key can also be set by environment (RAMPART_SD_<KEY>, see "
-                 "--help-config).\n");
-}
 
 static void sd_stop(sd_state_t *sd)
 {
@@ -98,62 +90,18 @@ cleanup:
 
 int main(int argc, char **argv)
 {
-    const char *config_path = NULL;
-    bool help_config = false;
-    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-                                             {"help-config", no_argument, NULL, 'H'},
-                                             {"version", no_argument, NULL, 'V'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    int opt;
-    while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'c':
-            config_path = optarg;
-            break;
-        case 'H':
-            help_config = true;
-            break;
-        case 'V':
-            printf("rampart-sd %s\n", RAMPART_VERSION);
-            return 0;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (help_config) {
-        config_print_reference(sd_config_options, sd_config_noptions, SD_ENV_PREFIX, stdout);
-        return 0;
-    }
-
     sd_state_t sd = {0};
-    char err[512];
-    log_init("sd", LOG_LEVEL_INFO, 2);
-    if (config_load(sd_config_options, sd_config_noptions, &sd.cfg, config_path, SD_ENV_PREFIX, err,
-                    sizeof(err)) < 0) {
-        fprintf(stderr, "rampart-sd: %s\n", err);
-        return 2;
-    }
-    log_level_t level;
-    if (log_level_parse(sd.cfg.log_level, &level) < 0) {
-        fprintf(stderr, "rampart-sd: log.level: unknown level \"%s\"\n", sd.cfg.log_level);
-        config_dispose(sd_config_options, sd_config_noptions, &sd.cfg);
-        return 2;
-    }
-    log_set_level(level);
-
-    /* Signals are taken synchronously by this thread; block them before threads start. */
+    const daemon_spec_t spec = {.name = "rampart-sd",
+                                .service = "sd",
+                                .env_prefix = SD_ENV_PREFIX,
+                                .opts = sd_config_options,
+                                .nopts = sd_config_noptions,
+                                .log_level_offset = offsetof(sd_config_t, log_level)};
+    int rc = daemon_init(&spec, argc, argv, &sd.cfg);
+    if (rc >= 0)
+        return rc;
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
+    daemon_block_signals(&set); /* before any thread starts */
     if (sd_start(&sd) < 0)
         return 1;
     int sig = 0;
