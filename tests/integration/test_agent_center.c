@@ -479,8 +479,10 @@ static void test_bad_input(void **state)
         json_t *sum = sim_wait(&s, 30);
         json_t *sc = json_object_get(sum, "status_counts");
         double after = metric(0, cases[i].series);
+        char *scs = json_dumps(sc, JSON_COMPACT);
         print_message("abuse %s: %s went %.0f -> %.0f, status_counts %s\n", mode,
-                      cases[i].series, before, after, json_dumps(sc, JSON_COMPACT));
+                      cases[i].series, before, after, scs ? scs : "?");
+        free(scs);
         assert_true(after >= before + 3);
         if (cases[i].status)
             assert_true(jint(sc, cases[i].status) >= 3);
