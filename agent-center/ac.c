@@ -356,8 +356,12 @@ int ac_stop(ac_state_t *ac)
         LOG_INFO("sd_deregistered", "name=%s", ac->cfg.sd_name);
     }
     /* 2. Stop accepting and drain the streams into Kafka's queue. */
+    LOG_INFO("draining", "streams=%zu timeout_ms=%lld", transfer_live(ac->transfer),
+             (long long)ac->cfg.grpc_drain_timeout_ms);
     size_t lost = transfer_shutdown(ac->transfer, ac->cfg.grpc_drain_timeout_ms);
     /* 3. Flush Kafka. */
+    LOG_INFO("flushing", "queued=%zu timeout_ms=%lld", producer_queued(ac->producer),
+             (long long)ac->cfg.kafka_flush_timeout_ms);
     size_t left = producer_flush(ac->producer, (int)ac->cfg.kafka_flush_timeout_ms);
     if (lost || left) {
         LOG_ERROR("stop_incomplete", "records_not_queued=%zu records_not_delivered=%zu", lost,
