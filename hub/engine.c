@@ -54,6 +54,7 @@ struct engine {
     uint32_t gen;
     int slot_dt, slot_agent, slot_host;
     char dt_buf[16];
+    int32_t dt_cached;
     rule_state_t *state; /* per rule of rs */
     proctable_t *procs;
     lru_t *dedup;
@@ -67,6 +68,7 @@ struct engine {
     uint64_t agent_hash;
     int32_t pid, ppid;
     proc_t *self;
+    bool self_done;
     proc_t *anc[RULE_ANCESTORS];
     size_t nanc;
     bool anc_done;
@@ -210,12 +212,15 @@ static const char *event_val(const engine_t *e, int slot)
     return slot >= 0 && e->val_gen[slot] == e->gen ? e->val[slot] : NULL;
 }
 
+static proc_t *resolve_self(engine_t *e);
+
 static void resolve_ancestors(engine_t *e)
 {
     if (e->anc_done)
         return;
     e->anc_done = true;
-    int32_t ppid = e->ppid >= 0 ? e->ppid : (e->self ? e->self->ppid : -1);
+    proc_t *self = resolve_self(e);
+    int32_t ppid = e->ppid >= 0 ? e->ppid : (self ? self->ppid : -1);
     e->nanc = ppid > 0 && ppid != e->pid
                   ? proctable_ancestors(e->procs, e->agent_hash, ppid, e->anc, RULE_ANCESTORS)
                   : 0;
@@ -362,9 +367,10 @@ static bool eval(engine_t *e, const node_t *n)
     const char *vals[RULE_ANCESTORS];
     size_t nv = slot_values(e, n->slot, vals);
     if (n->kind == NODE_EXISTS) {
+        /* empty and the driver's "-1" placeholder both mean "none" */
         bool present = false;
         for (size_t i = 0; i < nv && !present; i++)
-            present = vals[i][0] != '\0';
+            present = vals[i][0] != '\0' && strcmp(vals[i], "-1") != 0;
         return present == n->want;
     }
     for (size_t i = 0; i < nv; i++) {
@@ -432,9 +438,12 @@ static void alert_id(const engine_t *e, const rule_t *r, char out[33])
         const char *v = event_val(e, r->keys[i]);
         EVP_DigestUpdate(c, v ? v : "", v ? strlen(v) + 1 : 1);
     }
+    uint64_t id = e->ev->identity;
+    if (!id && e->ev->raw)
+        id = lru_hash(e->ev->raw, e->ev->raw_len);
     unsigned char ident[8];
     for (int i = 0; i < 8; i++) /* fixed byte order: ids agree across machines */
-        ident[i] = (unsigned char)(e->ev->identity >> (8 * i));
+        ident[i] = (unsigned char)(id >> (8 * i));
     EVP_DigestUpdate(c, ident, sizeof(ident));
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
@@ -447,7 +456,7 @@ static void fill_chain(engine_t *e, hub_alert_t *a)
 {
     resolve_ancestors(e);
     a->nchain = 0;
-    if (e->self)
+    if (resolve_self(e))
         a->chain[a->nchain++] = e->self;
     for (size_t i = 0; i < e->nanc; i++)
         a->chain[a->nchain++] = e->anc[i];
@@ -667,7 +676,7 @@ static bool has_mark(const proc_t *p, uint64_t gen, uint32_t ri, uint32_t stage,
 static int sequence_by_process(engine_t *e, uint32_t ri)
 {
     const rule_t *r = &e->rs->rules[ri];
-    if (!e->self)
+    if (!resolve_self(e))
         return 0;
     uint64_t gen = e->rs->generation;
     int64_t now = e->ev->time_ms;
@@ -717,23 +726,49 @@ static bool allowed(engine_t *e, const rule_t *r)
 
 /* ---- per event -------------------------------------------------------------------------- */
 
+/* The event's own process. execve records update the table at once (a new image); exit
+ * records drop it after the rules ran; for other records the table is only touched when a
+ * rule needs the process (ancestors, chain, sequence), which spares a random memory access
+ * on most events. */
 static void track_process(engine_t *e)
 {
     const hub_event_t *ev = e->ev;
-    e->pid = proctable_parse_pid(hub_event_field(ev, "pid"));
-    e->ppid = proctable_parse_pid(hub_event_field(ev, "ppid"));
+    e->pid = proctable_parse_pid(event_val(e, SLOT_PID));
+    e->ppid = proctable_parse_pid(event_val(e, SLOT_PPID));
     e->self = NULL;
+    e->self_done = true;
     if (e->pid < 0)
         return;
     if (ev->data_type == HUB_DT_EXIT || ev->data_type == HUB_DT_EXIT_GROUP) {
         e->self = proctable_get(e->procs, e->agent_hash, e->pid);
         return;
     }
-    bool exec = ev->data_type == HUB_DT_EXECVE;
-    e->self =
-        proctable_upsert(e->procs, e->agent_hash, e->pid, e->ppid, hub_event_field(ev, "exe"),
-                         hub_event_field(ev, "comm"), exec ? hub_event_field(ev, "argv") : NULL,
-                         hub_event_field(ev, "uid"), ev->time_ms, exec);
+    if (ev->data_type != HUB_DT_EXECVE) {
+        e->self_done = false;
+        return;
+    }
+    e->self = proctable_upsert(e->procs, e->agent_hash, e->pid, e->ppid, event_val(e, SLOT_EXE),
+                               event_val(e, SLOT_COMM), event_val(e, SLOT_ARGV),
+                               event_val(e, SLOT_UID), ev->time_ms, true);
+}
+
+static proc_t *resolve_self(engine_t *e)
+{
+    if (!e->self_done) {
+        e->self_done = true;
+        e->self = proctable_upsert(e->procs, e->agent_hash, e->pid, e->ppid, event_val(e, SLOT_EXE),
+                                   event_val(e, SLOT_COMM), NULL, event_val(e, SLOT_UID),
+                                   e->ev->time_ms, false);
+    }
+    return e->self;
+}
+
+static void set_val(engine_t *e, int slot, const char *v)
+{
+    if (slot >= 0 && v) {
+        e->val[slot] = v;
+        e->val_gen[slot] = e->gen;
+    }
 }
 
 int engine_process(engine_t *e, const hub_event_t *ev)
@@ -748,13 +783,6 @@ int engine_process(engine_t *e, const hub_event_t *ev)
     e->agent_hash = lru_hash_str(LRU_HASH_INIT, ev->agent_id ? ev->agent_id : "");
     e->anc_done = false;
     e->nanc = 0;
-    track_process(e);
-    int emitted = 0;
-    e->bucket = ruleset_bucket(rs, ev->data_type);
-    if (!e->bucket) {
-        e->stats.no_rules++;
-        goto done;
-    }
     if (++e->gen == 0) { /* wrapped: forget every stamp */
         memset(e->val_gen, 0, rs->nslots * sizeof(uint32_t));
         memset(e->scan_gen, 0, rs->nslots * sizeof(uint32_t));
@@ -763,27 +791,25 @@ int engine_process(engine_t *e, const hub_event_t *ev)
     }
     for (size_t i = 0; i < ev->nfields; i++) {
         const char *k = ev->fields[i]->key;
-        if (!k || !ev->fields[i]->value)
-            continue;
-        int s = ruleset_slot(rs, k, strlen(k));
-        if (s >= 0) {
-            e->val[s] = ev->fields[i]->value;
-            e->val_gen[s] = e->gen;
-        }
+        if (k && ev->fields[i]->value)
+            set_val(e, ruleset_slot(rs, k, strlen(k)), ev->fields[i]->value);
+    }
+    track_process(e);
+    int emitted = 0;
+    e->bucket = ruleset_bucket(rs, ev->data_type);
+    if (!e->bucket) {
+        e->stats.no_rules++;
+        goto done;
     }
     if (e->slot_dt >= 0) {
-        snprintf(e->dt_buf, sizeof(e->dt_buf), "%d", ev->data_type);
-        e->val[e->slot_dt] = e->dt_buf;
-        e->val_gen[e->slot_dt] = e->gen;
+        if (ev->data_type != e->dt_cached || !e->dt_buf[0]) {
+            snprintf(e->dt_buf, sizeof(e->dt_buf), "%d", ev->data_type);
+            e->dt_cached = ev->data_type;
+        }
+        set_val(e, e->slot_dt, e->dt_buf);
     }
-    if (e->slot_agent >= 0 && ev->agent_id) {
-        e->val[e->slot_agent] = ev->agent_id;
-        e->val_gen[e->slot_agent] = e->gen;
-    }
-    if (e->slot_host >= 0 && ev->hostname) {
-        e->val[e->slot_host] = ev->hostname;
-        e->val_gen[e->slot_host] = e->gen;
-    }
+    set_val(e, e->slot_agent, ev->agent_id);
+    set_val(e, e->slot_host, ev->hostname);
     for (size_t i = 0; i < e->bucket->nrules; i++) {
         uint32_t ri = e->bucket->rules[i];
         const rule_t *r = &rs->rules[ri];

@@ -32,7 +32,9 @@ typedef struct {
     size_t nipv4;
     Grpc__Payload__FieldsEntry **fields;
     size_t nfields;
-    uint64_t identity; /* stable for the same record (hash of its bytes): part of alert ids */
+    uint64_t identity; /* stable for the same record: part of alert ids; 0 = hash raw */
+    const void *raw;   /* the record's bytes when identity is 0 (hashed only for an alert) */
+    size_t raw_len;
     int32_t partition; /* Kafka source, -1 when not from Kafka */
     int64_t offset;
 } hub_event_t;

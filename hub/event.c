@@ -109,6 +109,8 @@ int event_decode(event_decoder_t *d, const void *buf, size_t len, hub_event_t *o
         out->fields = m->payload->fields;
         out->nfields = m->payload->n_fields;
     }
-    out->identity = lru_hash(buf, len);
+    out->identity = 0; /* hashed from raw only when an alert needs it */
+    out->raw = buf;
+    out->raw_len = len;
     return 0;
 }

@@ -11,7 +11,7 @@ typedef struct {
     uint64_t key;
     uint32_t next;           /* hash chain */
     uint32_t prev_u, next_u; /* recency list: head = most recent */
-    uint32_t used;
+    uint32_t stamp;          /* t->tick when last moved to the front */
 } slot_t;
 
 struct lru {
@@ -21,6 +21,7 @@ struct lru {
     slot_t *slots;
     unsigned char *recs;
     uint32_t head, tail, free_head;
+    uint32_t tick;
     uint64_t evictions;
 };
 
@@ -61,7 +62,6 @@ void lru_clear(lru_t *t)
 {
     memset(t->buckets, 0xff, ((size_t)t->nbuckets_mask + 1) * sizeof(uint32_t));
     for (size_t i = 0; i < t->cap; i++) {
-        t->slots[i].used = 0;
         t->slots[i].next = i + 1 < t->cap ? (uint32_t)(i + 1) : NIL;
     }
     t->free_head = 0;
@@ -114,7 +114,6 @@ static void remove_slot(lru_t *t, uint32_t i)
         pp = &t->slots[*pp].next;
     *pp = t->slots[i].next;
     unlink_u(t, i);
-    t->slots[i].used = 0;
     t->slots[i].next = t->free_head;
     t->free_head = i;
     t->count--;
@@ -125,9 +124,14 @@ void *lru_get(lru_t *t, uint64_t key)
     uint32_t i = find(t, key);
     if (i == NIL)
         return NULL;
-    if (t->head != i) {
+    /* Moving a record to the front touches its neighbours, each likely a cache miss; a record
+     * moved recently enough is still far from the tail, so it stays where it is. The order is
+     * thereby approximately, not exactly, least recently used. */
+    t->tick++;
+    if (t->head != i && t->tick - t->slots[i].stamp > t->cap / 8) {
         unlink_u(t, i);
         push_front(t, i);
+        t->slots[i].stamp = t->tick;
     }
     return rec_of(t, i);
 }
@@ -157,7 +161,7 @@ void *lru_put(lru_t *t, uint64_t key, bool *created, bool *evicted)
     t->free_head = t->slots[i].next;
     slot_t *s = &t->slots[i];
     s->key = key;
-    s->used = 1;
+    s->stamp = t->tick;
     uint32_t b = bucket_of(t, key);
     s->next = t->buckets[b];
     t->buckets[b] = i;

@@ -1,7 +1,9 @@
 /* lru: a bounded hash table of fixed-size records keyed by 64-bit hashes.
  *
  * All memory is taken once at creation (capacity records of rec_size bytes); when the table
- * is full, inserting evicts the least recently used record. Look-ups and inserts are O(1) and
+ * is full, inserting evicts the least recently used record (approximately: a record used
+ * again soon after it was last moved to the front is not moved again, which saves cache
+ * misses on the hot path). Look-ups and inserts are O(1) and
  * never allocate, which is what the hub's per-event state (process table, threshold groups,
  * sequences, alert merging) needs on its hot path. Keys are 64-bit hashes of the real key;
  * callers that cannot live with a collision keep the real key in the record and compare it.

@@ -94,9 +94,28 @@ static const char *scalar(const yaml_node_t *n)
 
 /* ---- slots ---------------------------------------------------------------------------- */
 
+/* Field names are short: hash them 8 bytes at a time (this runs for every field of every
+ * event). */
 static uint64_t name_hash(const char *s, size_t len)
 {
-    return lru_hash(s, len);
+    uint64_t h = (uint64_t)len * 0x9e3779b97f4a7c15ULL;
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+        s += 8;
+        len -= 8;
+    }
+    uint64_t w = 0;
+    memcpy(&w, s, len);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 29);
+}
+
+static unsigned filter_bit(const char *name, size_t len)
+{
+    return (unsigned)((len < 64 ? len : 63) * 128 + ((unsigned char)name[0] & 127));
 }
 
 static void slot_hash_rebuild(ruleset_t *rs)
@@ -107,10 +126,13 @@ static void slot_hash_rebuild(ruleset_t *rs)
     free(rs->slot_hash);
     rs->slot_hash = xcalloc(n, sizeof(uint32_t));
     rs->slot_hash_mask = n - 1;
+    memset(rs->slot_filter, 0, sizeof(rs->slot_filter));
     for (size_t i = 0; i < rs->nslots; i++) {
         if (rs->slots[i].kind != SLOT_EVENT)
             continue;
-        size_t h = name_hash(rs->slots[i].name, strlen(rs->slots[i].name)) & rs->slot_hash_mask;
+        unsigned bit = filter_bit(rs->slots[i].name, rs->slots[i].len);
+        rs->slot_filter[bit / 64] |= 1ULL << (bit % 64);
+        size_t h = name_hash(rs->slots[i].name, rs->slots[i].len) & rs->slot_hash_mask;
         while (rs->slot_hash[h])
             h = (h + 1) & rs->slot_hash_mask;
         rs->slot_hash[h] = (uint32_t)i + 1;
@@ -119,16 +141,21 @@ static void slot_hash_rebuild(ruleset_t *rs)
 
 int ruleset_slot(const ruleset_t *rs, const char *name, size_t len)
 {
-    if (!rs->slot_hash)
+    if (!rs->slot_hash || len == 0)
+        return -1;
+    unsigned bit = filter_bit(name, len);
+    if (!(rs->slot_filter[bit / 64] & (1ULL << (bit % 64))))
         return -1;
     size_t h = name_hash(name, len) & rs->slot_hash_mask;
     for (uint32_t v; (v = rs->slot_hash[h]) != 0; h = (h + 1) & rs->slot_hash_mask) {
-        const char *s = rs->slots[v - 1].name;
-        if (strncmp(s, name, len) == 0 && s[len] == '\0')
+        const slot_t *sl = &rs->slots[v - 1];
+        if (sl->len == len && memcmp(sl->name, name, len) == 0)
             return (int)v - 1;
     }
     return -1;
 }
+
+static const char *const proc_fields[] = {RULESET_PROC_FIELDS};
 
 static const char *const attr_names[PATTR_N] = {"exe", "comm", "argv", "uid", "pid"};
 
@@ -172,6 +199,7 @@ static int intern(cc_t *c, const yaml_node_t *at, const char *name)
         return fail(c, at, "too many distinct fields (limit %d)", MAX_SLOTS);
     rs->slots = xrealloc(rs->slots, (rs->nslots + 1) * sizeof(slot_t));
     s.name = xstrdup(name);
+    s.len = strlen(name);
     rs->slots[rs->nslots] = s;
     return (int)rs->nslots++;
 }
@@ -1325,6 +1353,9 @@ ruleset_t *ruleset_compile(const ruleset_source_t *src, size_t nsrc, char *err, 
         goto cleanup;
     c.rs->nlists = c.nlists;
     c.rs->nmacros = c.nmacros;
+    /* the fields the process table reads always have slots (engine.c reads them by index) */
+    for (size_t i = 0; i < sizeof(proc_fields) / sizeof(proc_fields[0]); i++)
+        intern(&c, NULL, proc_fields[i]);
 
     /* whitelist first: rules record which entries apply to them */
     ruleset_t *rs = c.rs;
@@ -1511,7 +1542,7 @@ int ruleset_load_dir(const char *dir, const ruleset_source_t *extra, size_t next
     src = xcalloc(nnames + nextra + 1, sizeof(ruleset_source_t));
     texts = xcalloc(nnames + 1, sizeof(char *));
     for (size_t i = 0; i < nnames; i++) {
-        size_t len;
+        size_t len = 0;
         if ((rc = read_file(names[i], &texts[i], &len)) < 0) {
             snprintf(err, errlen, "%s: %s", names[i], strerror(-rc));
             goto cleanup;

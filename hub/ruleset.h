@@ -54,6 +54,7 @@ typedef enum {
 
 typedef struct {
     char *name;
+    size_t len;
     slot_kind_t kind;
     proc_attr_t attr; /* for PARENT / ANCESTOR */
 } slot_t;
@@ -156,6 +157,8 @@ typedef struct ruleset {
     size_t nslots;
     uint32_t *slot_hash; /* open addressing: slot index + 1, 0 = empty; SLOT_EVENT only */
     size_t slot_hash_mask;
+    uint64_t slot_filter[128]; /* bit (length, first byte) of every name: most event fields are
+                                  no rule's, and this turns them away before hashing */
     rule_t *rules;
     size_t nrules;
     whitelist_entry_t *whitelist;
@@ -167,6 +170,11 @@ typedef struct ruleset {
     uint64_t generation;              /* distinct per compiled ruleset in this process */
     size_t nsources, nlists, nmacros; /* summary for GET /api/v1/rules */
 } ruleset_t;
+
+/* Payload fields every ruleset gives a slot, in this order (slots 0..5): the process table
+ * is built from them. */
+#define RULESET_PROC_FIELDS "pid", "ppid", "exe", "comm", "argv", "uid"
+enum { SLOT_PID = 0, SLOT_PPID, SLOT_EXE, SLOT_COMM, SLOT_ARGV, SLOT_UID };
 
 /* One YAML source: a name for messages ("rules/ssh.yaml") and its text. */
 typedef struct {
