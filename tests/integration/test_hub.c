@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,9 +197,11 @@ static void alerts_wait(alerts_t *a, int distinct, int timeout_ms)
 
 /* ---- the hub ------------------------------------------------------------------------------ */
 
+static char sd_addr[64]; /* set: the hub registers there */
+
 static harness_proc_t *hub_start(void)
 {
-    char bin[512], env[8][1200];
+    char bin[512], env[10][1200];
     harness_bin("hub/rampart-hub", bin, sizeof(bin));
     snprintf(env[0], sizeof(env[0]), "RAMPART_HUB_KAFKA_BROKERS=%s", bootstrap);
     snprintf(env[1], sizeof(env[1]), "RAMPART_HUB_HTTP_LISTEN=127.0.0.1:%u", (unsigned)http_port);
@@ -208,7 +211,11 @@ static harness_proc_t *hub_start(void)
     snprintf(env[5], sizeof(env[5]), "RAMPART_HUB_KAFKA_COMMIT_INTERVAL=200ms");
     snprintf(env[6], sizeof(env[6]), "RAMPART_HUB_KAFKA_PROPERTIES=session.timeout.ms=6000");
     snprintf(env[7], sizeof(env[7]), "RAMPART_HUB_INSTANCE=integ-hub");
-    char *envp[] = {env[0], env[1], env[2], env[3], env[4], env[5], env[6], env[7], NULL};
+    snprintf(env[8], sizeof(env[8]), "RAMPART_HUB_SD_ADDRS=%s", sd_addr);
+    snprintf(env[9], sizeof(env[9]), "RAMPART_HUB_SD_ACCESS_KEY=hub-admin");
+    char *envp[] = {
+        env[0], env[1], env[2], env[3], env[4], env[5], env[6], env[7], sd_addr[0] ? env[8] : NULL,
+        env[9], NULL};
     char *argv[] = {bin, NULL};
     harness_proc_t *h = harness_spawn("hub", argv, envp);
     assert_non_null(h);
@@ -313,12 +320,46 @@ static void test_events_to_alerts_and_crash(void **state)
 static void test_admin_api_and_reload(void **state)
 {
     (void)state;
+    /* service discovery: the hub registers itself as "hub" */
+    uint16_t redis_port, sd_port = harness_free_port();
+    harness_proc_t *redis = harness_redis_start(&redis_port);
+    assert_non_null(redis);
+    char cfg[2048], cfg_path[1200], sdbin[512];
+    snprintf(cfg, sizeof(cfg),
+             "http:\n  listen: 127.0.0.1:%u\nredis:\n  addr: 127.0.0.1:%u\n"
+             "auth:\n  keys_file: %s\n",
+             (unsigned)sd_port, (unsigned)redis_port, keys_path);
+    assert_int_equal(harness_write_file("sd.yaml", cfg, cfg_path, sizeof(cfg_path)), 0);
+    harness_bin("service-discovery/rampart-sd", sdbin, sizeof(sdbin));
+    char *sdargv[] = {sdbin, "-c", cfg_path, NULL};
+    harness_proc_t *sd = harness_spawn("sd", sdargv, NULL);
+    assert_non_null(sd);
+    assert_int_equal(harness_wait_port(sd_port, 15000), 0);
+    snprintf(sd_addr, sizeof(sd_addr), "127.0.0.1:%u", (unsigned)sd_port);
+
     harness_proc_t *hub = hub_start();
     char rest[256], url[160];
     assert_int_equal(harness_wait_log(hub, "event=partitions_assigned", rest, sizeof(rest), 30000),
                      0);
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u/api/v1/rules", (unsigned)http_port);
     harness_http_response_t r;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/health", (unsigned)http_port);
+    assert_int_equal(harness_http("GET", url, NULL, 0, NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"status\":\"ok\""));
+    harness_http_response_free(&r);
+    snprintf(url, sizeof(url), "http://%s/api/v1/services/hub", sd_addr);
+    char want[32];
+    snprintf(want, sizeof(want), "%u", (unsigned)http_port);
+    bool registered = false;
+    for (int i = 0; i < 100 && !registered; i++) {
+        assert_int_equal(harness_http("GET", url, NULL, 0, NULL, &r), 0);
+        registered = r.status == 200 && strstr(r.body, want) != NULL;
+        harness_http_response_free(&r);
+        if (!registered)
+            usleep(100000);
+    }
+    assert_true(registered);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/api/v1/rules", (unsigned)http_port);
     /* unsigned: refused */
     assert_int_equal(harness_http("GET", url, NULL, 0, NULL, &r), 0);
     assert_int_equal(r.status, 401);
@@ -377,6 +418,8 @@ static void test_admin_api_and_reload(void **state)
     alerts_close(&a);
     rd_kafka_destroy(p);
     assert_int_equal(WEXITSTATUS(harness_stop(hub)), 0);
+    harness_stop(sd);
+    harness_stop(redis);
 }
 
 int main(void)
