@@ -32,13 +32,16 @@ static size_t utf8_len(const unsigned char *p)
 }
 
 /* A JSON string of s. Event fields come from agents and may hold any bytes: bytes that are
- * not valid UTF-8 become U+FFFD, so the alert stays valid JSON for every consumer. */
+ * not valid UTF-8 become U+FFFD, so the alert stays valid JSON for every consumer. A value
+ * longer than ALERT_VALUE_MAX bytes is cut there and ends in U+2026 (an alert must stay
+ * well under Kafka's message size limit, or it could never be delivered). */
 static void json_str(strbuf_t *sb, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
     strbuf_append(sb, "\"", 1);
     const unsigned char *p = (const unsigned char *)s, *run = p;
-    while (*p) {
+    const unsigned char *stop = p + strnlen(s, ALERT_VALUE_MAX);
+    while (p < stop) {
         unsigned char c = *p;
         size_t n = c >= 0x20 && c != '"' && c != '\\' ? utf8_len(p) : 0;
         if (n) {
@@ -58,6 +61,8 @@ static void json_str(strbuf_t *sb, const char *s)
         run = ++p;
     }
     strbuf_append(sb, run, (size_t)(p - run));
+    if (*p)
+        strbuf_append(sb, "\\u2026", 6);
     strbuf_append(sb, "\"", 1);
 }
 

@@ -7,7 +7,8 @@
 #include "common/strbuf.h"
 #include "hub/engine.h"
 
-#define ALERT_SCHEMA "rampart.alert/1"
+#define ALERT_SCHEMA    "rampart.alert/1"
+#define ALERT_VALUE_MAX 16384 /* bytes of one string value kept in an alert */
 
 /* Appends the alert as one JSON object (no newline). instance names the hub that raised it
  * (may be NULL); detected_ms is the hub's wall clock. */

