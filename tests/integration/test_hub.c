@@ -199,28 +199,48 @@ static void alerts_wait(alerts_t *a, int distinct, int timeout_ms)
 
 static char sd_addr[64]; /* set: the hub registers there */
 
-static harness_proc_t *hub_start(void)
+static harness_proc_t *hub_start_on(uint16_t port, const char *name)
 {
     char bin[512], env[10][1200];
     harness_bin("hub/rampart-hub", bin, sizeof(bin));
     snprintf(env[0], sizeof(env[0]), "RAMPART_HUB_KAFKA_BROKERS=%s", bootstrap);
-    snprintf(env[1], sizeof(env[1]), "RAMPART_HUB_HTTP_LISTEN=127.0.0.1:%u", (unsigned)http_port);
+    snprintf(env[1], sizeof(env[1]), "RAMPART_HUB_HTTP_LISTEN=127.0.0.1:%u", (unsigned)port);
     snprintf(env[2], sizeof(env[2]), "RAMPART_HUB_RULES_DIR=%s", rules_dir);
     snprintf(env[3], sizeof(env[3]), "RAMPART_HUB_RULES_STATE_DIR=%s", state_dir);
     snprintf(env[4], sizeof(env[4]), "RAMPART_HUB_AUTH_KEYS_FILE=%s", keys_path);
     snprintf(env[5], sizeof(env[5]), "RAMPART_HUB_KAFKA_COMMIT_INTERVAL=200ms");
     snprintf(env[6], sizeof(env[6]), "RAMPART_HUB_KAFKA_PROPERTIES=session.timeout.ms=6000");
-    snprintf(env[7], sizeof(env[7]), "RAMPART_HUB_INSTANCE=integ-hub");
+    snprintf(env[7], sizeof(env[7]), "RAMPART_HUB_INSTANCE=%s", name);
     snprintf(env[8], sizeof(env[8]), "RAMPART_HUB_SD_ADDRS=%s", sd_addr);
     snprintf(env[9], sizeof(env[9]), "RAMPART_HUB_SD_ACCESS_KEY=hub-admin");
     char *envp[] = {
         env[0], env[1], env[2], env[3], env[4], env[5], env[6], env[7], sd_addr[0] ? env[8] : NULL,
         env[9], NULL};
     char *argv[] = {bin, NULL};
-    harness_proc_t *h = harness_spawn("hub", argv, envp);
+    harness_proc_t *h = harness_spawn(name, argv, envp);
     assert_non_null(h);
-    assert_int_equal(harness_wait_port(http_port, 20000), 0);
+    assert_int_equal(harness_wait_port(port, 20000), 0);
     return h;
+}
+
+static harness_proc_t *hub_start(void)
+{
+    return hub_start_on(http_port, "hub");
+}
+
+/* Partitions a hub holds, from its /health. */
+static int partitions(uint16_t port)
+{
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/health", (unsigned)port);
+    harness_http_response_t r;
+    if (harness_http("GET", url, NULL, 0, NULL, &r) < 0)
+        return -1;
+    json_t *j = json_loads(r.body ? r.body : "", 0, NULL);
+    int n = j ? (int)json_integer_value(json_object_get(j, "partitions")) : -1;
+    json_decref(j);
+    harness_http_response_free(&r);
+    return n;
 }
 
 static long metric(const char *name)
@@ -249,6 +269,9 @@ static void copy_rules(void)
     char *cut = strstr(src, "/tests/integration/");
     assert_non_null(cut);
     *cut = '\0';
+    /* a fresh start: no rules or pushed state left by an earlier run */
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", rules_dir, state_dir);
+    assert_int_equal(system(cmd), 0);
     mkdir(rules_dir, 0700);
     snprintf(cmd, sizeof(cmd), "cp %s/hub/rules/*.yaml %s/", src, rules_dir);
     assert_int_equal(system(cmd), 0);
@@ -312,8 +335,29 @@ static void test_events_to_alerts_and_crash(void **state)
     assert_int_equal(missing, 0);
     assert_int_equal(a.id_mismatch, 0); /* a redelivered event keeps its alert id */
     assert_int_equal(a.other, 0);
+
+    /* a second instance in the group: the partitions are shared, and every event of the next
+     * batch is evaluated by one of them */
+    uint16_t port2 = harness_free_port();
+    harness_proc_t *hub2 = hub_start_on(port2, "hub2");
+    int p1 = 0, p2 = 0;
+    for (int i = 0; i < 300 && !(p1 > 0 && p2 > 0 && p1 + p2 == 8); i++) {
+        usleep(100000);
+        p1 = partitions(http_port);
+        p2 = partitions(port2);
+    }
+    print_message("two instances: %d + %d partitions\n", p1, p2);
+    assert_true(p1 > 0 && p2 > 0);
+    assert_int_equal(p1 + p2, 8);
+    for (int i = 1500; i < 1600; i++)
+        send_attack(p, i);
+    assert_int_equal(rd_kafka_flush(p, 30000), 0);
+    alerts_wait(&a, 1600, 60000);
+    for (int i = 1500; i < 1600; i++)
+        assert_true(a.seen[i] > 0);
     alerts_close(&a);
     rd_kafka_destroy(p);
+    assert_int_equal(WEXITSTATUS(harness_stop(hub2)), 0);
     assert_int_equal(WEXITSTATUS(harness_stop(hub)), 0);
 }
 
@@ -388,7 +432,7 @@ static void test_admin_api_and_reload(void **state)
     alerts_t a;
     alerts_open(&a);
     a.distinct = 0;
-    alerts_wait(&a, 1500, 15000); /* drain what the first test left */
+    alerts_wait(&a, 1600, 15000); /* drain what the first test left */
     int other0 = a.other;
     rd_kafka_t *p = producer();
     const char *ev[] = {"exe=/usr/bin/integ-marker", "comm=integ-marker", "pid=77"};
