@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/daemon.h"
 #include "common/log.h"
 #include "hub/api.h"
 #include "hub/pipeline.h"
@@ -146,12 +147,9 @@ int hub_run(hub_t *hub)
 {
     /* signals are taken synchronously by this thread; block them before threads start */
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
+    daemon_block_signals(&set);
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
     int rc = hub_start(hub);
     if (rc < 0)
         return rc;
