@@ -247,8 +247,11 @@ static void *loop(void *arg)
         }
         rd_kafka_poll(p->producer, 0);
         int64_t now = mono_ms();
-        if (now - last_flush >= 1000) { /* merged alerts whose window passed */
-            engine_flush(p->engine, engine_clock(p->engine));
+        if (now - last_flush >= 1000) {
+            /* merged alerts whose window passed: by the events' clock, or by ours when the
+             * events stopped coming */
+            int64_t clock = engine_clock(p->engine), wall = now_ms();
+            engine_flush(p->engine, clock > wall ? clock : wall);
             last_flush = now;
             const engine_stats_t *st = engine_stats(p->engine);
             metrics_counter_add(p->m_merged, st->merged - p->merged_seen);
