@@ -208,8 +208,9 @@ static harness_proc_t *hub_start_on(uint16_t port, const char *name)
     snprintf(env[2], sizeof(env[2]), "RAMPART_HUB_RULES_DIR=%s", rules_dir);
     snprintf(env[3], sizeof(env[3]), "RAMPART_HUB_RULES_STATE_DIR=%s", state_dir);
     snprintf(env[4], sizeof(env[4]), "RAMPART_HUB_AUTH_KEYS_FILE=%s", keys_path);
-    snprintf(env[5], sizeof(env[5]), "RAMPART_HUB_KAFKA_COMMIT_INTERVAL=200ms");
-    snprintf(env[6], sizeof(env[6]), "RAMPART_HUB_KAFKA_PROPERTIES=session.timeout.ms=6000");
+    snprintf(env[5], sizeof(env[5]), "RAMPART_HUB_KAFKA_COMMIT_INTERVAL=1s");
+    snprintf(env[6], sizeof(env[6]),
+             "RAMPART_HUB_KAFKA_PROPERTIES=session.timeout.ms=3000,heartbeat.interval.ms=500");
     snprintf(env[7], sizeof(env[7]), "RAMPART_HUB_INSTANCE=%s", name);
     snprintf(env[8], sizeof(env[8]), "RAMPART_HUB_SD_ADDRS=%s", sd_addr);
     snprintf(env[9], sizeof(env[9]), "RAMPART_HUB_SD_ACCESS_KEY=hub-admin");
@@ -304,27 +305,19 @@ static void test_events_to_alerts_and_crash(void **state)
     assert_true(harness_alive(hub));
     assert_int_equal(metric("rampart_hub_undecodable_total"), 5);
 
-    /* a stream produced while the hub works on it; kill -9 once part of the alerts are out,
-     * keep producing while it is down, restart: nothing may be missing */
-    int killed_at = -1;
-    for (int i = 100; i < 1500; i++) {
+    /* a backlog of 1,400 attacks (4,200 events) produced at once; kill -9 while the hub works
+     * through it, produce more while it is down, restart: nothing may be missing */
+    for (int i = 100; i < 1300; i++)
         send_attack(p, i);
-        if (i % 20 == 0) {
-            rd_kafka_flush(p, 10000);
-            alerts_wait(&a, a.distinct + 1, 50);
-        }
-        if (killed_at < 0 && a.distinct >= 150) {
-            harness_kill(hub);
-            killed_at = i;
-        }
-    }
     assert_int_equal(rd_kafka_flush(p, 30000), 0);
-    if (killed_at < 0) { /* it never got to 300 while we produced: kill it now */
-        harness_kill(hub);
-        killed_at = 1500;
-    }
-    print_message("killed the hub with %d of 1500 alerts out, %d events produced\n", a.distinct,
-                  killed_at + 1);
+    alerts_wait(&a, 300, 60000);
+    harness_kill(hub);
+    int at_kill = a.distinct;
+    for (int i = 1300; i < 1500; i++)
+        send_attack(p, i);
+    assert_int_equal(rd_kafka_flush(p, 30000), 0);
+    print_message("killed the hub with %d of 1500 alerts out\n", at_kill);
+    assert_true(at_kill < 1300); /* it was killed in the middle of the backlog */
     hub = hub_start();
     alerts_wait(&a, 1500, 120000);
     int missing = 0;
