@@ -129,29 +129,15 @@ static void *ticker_main(void *arg)
 static int start_sd(ac_state_t *ac, char *err, size_t errlen)
 {
     ac_config_t *c = &ac->cfg;
-    size_t n = 0;
-    while (c->sd_addrs && c->sd_addrs[n])
-        n++;
-    if (n == 0) {
-        LOG_INFO("sd_disabled", "reason=\"sd.addrs is empty\"");
-        return 0;
+    int rc = sd_client_from_keyring(c->sd_addrs, ac->keys, c->sd_access_key,
+                                    (int)c->sd_renew_interval_ms, &ac->sd, err, errlen);
+    if (rc < 0 || !ac->sd) {
+        if (rc == 0)
+            LOG_INFO("sd_disabled", "reason=\"sd.addrs is empty\"");
+        return rc;
     }
-    const char *secret = hmac_keyring_secret(ac->keys, c->sd_access_key);
-    if (!c->sd_access_key[0] || !secret) {
-        snprintf(err, errlen, "sd.access_key: \"%s\" is not in auth.keys_file", c->sd_access_key);
-        return -EINVAL;
-    }
-    sd_client_opts_t so = {.addrs = (const char *const *)c->sd_addrs,
-                           .naddrs = n,
-                           .access_key = c->sd_access_key,
-                           .secret_key = secret,
-                           .renew_interval_ms = (int)c->sd_renew_interval_ms};
-    ac->sd = sd_client_new(&so);
     char ip[256], meta[512];
-    unsigned lport = 0;
-    char lhost[256];
     advertise_addr(c, ip, sizeof(ip));
-    split_hostport(c->http_listen, lhost, sizeof(lhost), &lport);
     snprintf(meta, sizeof(meta), "{\"admin_port\":%u,\"instance\":\"%s\"}",
              (unsigned)http_server_port(ac->http), ac->instance_id);
     ac->sd_reg = sd_client_register(ac->sd, c->sd_name, ip, transfer_port(ac->transfer), 0, meta);
@@ -160,8 +146,8 @@ static int start_sd(ac_state_t *ac, char *err, size_t errlen)
                  (unsigned)transfer_port(ac->transfer));
         return -EINVAL;
     }
-    LOG_INFO("sd_registering", "name=%s addr=%s:%u sd_count=%zu", c->sd_name, ip,
-             (unsigned)transfer_port(ac->transfer), n);
+    LOG_INFO("sd_registering", "name=%s addr=%s:%u", c->sd_name, ip,
+             (unsigned)transfer_port(ac->transfer));
     return 0;
 }
 

@@ -623,3 +623,27 @@ int sd_client_lookup(sd_client_t *c, const char *name, size_t count, sd_pick_t p
     free(items);
     return rc;
 }
+
+int sd_client_from_keyring(char *const *addrs, const hmac_keyring_t *keys, const char *access_key,
+                           int renew_interval_ms, sd_client_t **out, char *err, size_t errlen)
+{
+    size_t n = 0;
+    while (addrs && addrs[n])
+        n++;
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    const char *secret = keys && access_key ? hmac_keyring_secret(keys, access_key) : NULL;
+    if (!access_key || !access_key[0] || !secret) {
+        snprintf(err, errlen, "sd.access_key: \"%s\" is not in auth.keys_file",
+                 access_key ? access_key : "");
+        return -EINVAL;
+    }
+    sd_client_opts_t so = {.addrs = (const char *const *)addrs,
+                           .naddrs = n,
+                           .access_key = access_key,
+                           .secret_key = secret,
+                           .renew_interval_ms = renew_interval_ms};
+    *out = sd_client_new(&so);
+    return 0;
+}

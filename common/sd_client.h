@@ -40,6 +40,15 @@ typedef enum {
 } sd_pick_t;
 
 sd_client_t *sd_client_new(const sd_client_opts_t *opts);
+
+/* A daemon's usual setup: a client for addrs (NULL-terminated, from the config's sd.addrs)
+ * that signs with access_key's secret in keys. 0 with *out = NULL when addrs is empty (no
+ * service discovery), 0 with *out set, or -EINVAL with the reason in err when access_key is
+ * not in keys. */
+struct hmac_keyring;
+int sd_client_from_keyring(char *const *addrs, const struct hmac_keyring *keys,
+                           const char *access_key, int renew_interval_ms, sd_client_t **out,
+                           char *err, size_t errlen);
 /* Stops the background thread and evicts every registration (best effort). Accepts NULL. */
 void sd_client_free(sd_client_t *c);
 

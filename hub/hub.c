@@ -35,22 +35,10 @@ static void hub_stop(hub_t *hub)
 static int start_sd(hub_t *hub, char *err, size_t errlen)
 {
     hub_config_t *c = &hub->cfg;
-    size_t n = 0;
-    while (c->sd_addrs && c->sd_addrs[n])
-        n++;
-    if (n == 0)
-        return 0;
-    const char *secret = hub->keys ? hmac_keyring_secret(hub->keys, c->sd_access_key) : NULL;
-    if (!secret) {
-        snprintf(err, errlen, "sd.access_key: \"%s\" is not in auth.keys_file", c->sd_access_key);
-        return -EINVAL;
-    }
-    sd_client_opts_t so = {.addrs = (const char *const *)c->sd_addrs,
-                           .naddrs = n,
-                           .access_key = c->sd_access_key,
-                           .secret_key = secret,
-                           .renew_interval_ms = (int)c->sd_renew_interval_ms};
-    hub->sd = sd_client_new(&so);
+    int rc = sd_client_from_keyring(c->sd_addrs, hub->keys, c->sd_access_key,
+                                    (int)c->sd_renew_interval_ms, &hub->sd, err, errlen);
+    if (rc < 0 || !hub->sd)
+        return rc;
     char meta[256];
     snprintf(meta, sizeof(meta), "{\"instance\":\"%s\"}", hub->instance);
     hub->sd_reg = sd_client_register(hub->sd, c->sd_name, c->sd_advertise,
@@ -59,8 +47,8 @@ static int start_sd(hub_t *hub, char *err, size_t errlen)
         snprintf(err, errlen, "sd: cannot register %s at %s", c->sd_name, c->sd_advertise);
         return -EINVAL;
     }
-    LOG_INFO("sd_registering", "name=%s addr=%s:%u sd_count=%zu", c->sd_name, c->sd_advertise,
-             (unsigned)http_server_port(hub->http), n);
+    LOG_INFO("sd_registering", "name=%s addr=%s:%u", c->sd_name, c->sd_advertise,
+             (unsigned)http_server_port(hub->http));
     return 0;
 }
 
