@@ -6,14 +6,13 @@
 
 #include "common/xalloc.h"
 
-conn_t *conn_new(uint64_t serial, size_t command_queue, void *worker)
+conn_t *conn_new(uint64_t serial, size_t command_queue)
 {
     conn_t *c = xcalloc(1, sizeof(*c));
     atomic_init(&c->refs, 1);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->room, NULL);
     c->serial = serial;
-    c->worker = worker;
     grpc_metadata_array_init(&c->request_md);
     c->op_new = (conn_op_t){c, OP_NEW};
     c->op_recv = (conn_op_t){c, OP_RECV};

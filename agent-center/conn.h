@@ -44,7 +44,6 @@ struct conn {
     pthread_mutex_t mu;
     pthread_cond_t room; /* signalled when the command queue has room or the conn closes */
     uint64_t serial;     /* unique per process, for logs */
-    void *worker;        /* transfer's worker (completion queue) the call is bound to */
 
     /* gRPC call state (transfer.c) */
     grpc_call *call;
@@ -90,7 +89,7 @@ struct conn {
     size_t cmd_head, cmd_len, cmd_cap;
 };
 
-conn_t *conn_new(uint64_t serial, size_t command_queue, void *worker);
+conn_t *conn_new(uint64_t serial, size_t command_queue);
 void conn_ref(conn_t *c);
 /* Drops a reference; the last one frees the conn (and unrefs its call). */
 void conn_unref(conn_t *c);

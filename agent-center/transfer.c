@@ -374,7 +374,7 @@ int transfer_command(transfer_t *t, const char *agent_id, const void *cmd, size_
     if (bb)
         grpc_byte_buffer_destroy(bb);
     conn_unref(c);
-    return rc == -ETIMEDOUT || rc == 0 || rc == -ENOTCONN ? rc : -ETIMEDOUT;
+    return rc;
 }
 
 int transfer_reset(transfer_t *t, const char *agent_id, const char *why)
@@ -394,7 +394,7 @@ int transfer_reset(transfer_t *t, const char *agent_id, const char *why)
 static void request_call(worker_t *w)
 {
     transfer_t *t = w->t;
-    conn_t *c = conn_new(atomic_fetch_add(&t->serial, 1) + 1, t->o.command_queue, w);
+    conn_t *c = conn_new(atomic_fetch_add(&t->serial, 1) + 1, t->o.command_queue);
     grpc_call_error e =
         grpc_server_request_registered_call(t->server, t->method, &c->call, &c->deadline,
                                             &c->request_md, NULL, w->cq, w->cq, &c->op_new);

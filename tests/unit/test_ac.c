@@ -232,7 +232,7 @@ static void test_conn_table(void **state)
 {
     (void)state;
     conn_table_t *t = conn_table_new(16);
-    conn_t *a = conn_new(1, 4, NULL), *b = conn_new(2, 4, NULL), *c = conn_new(3, 4, NULL);
+    conn_t *a = conn_new(1, 4), *b = conn_new(2, 4), *c = conn_new(3, 4);
     strcpy(a->identity, "agent-a");
     strcpy(b->identity, "agent-a");
     strcpy(c->identity, "agent-c");
