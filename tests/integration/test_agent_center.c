@@ -532,11 +532,24 @@ static void test_failover(void **state)
     assert_true(took < 15.0);
     json_decref(sim_stop(&s));
 
-    /* SIGTERM: deregister, drain, flush, exit 0. */
+    /* SIGTERM: deregister, drain, flush (nothing left behind), exit 0. */
+    char log[1024];
+    snprintf(log, sizeof(log), "%s", harness_log_path(W.ac[other].proc));
     int st = harness_stop(W.ac[other].proc);
     W.ac[other].proc = NULL;
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
+    FILE *f = fopen(log, "r");
+    assert_non_null(f);
+    char line[2048];
+    bool deregistered = false, drained = false;
+    while (fgets(line, sizeof(line), f)) {
+        deregistered = deregistered || strstr(line, "event=sd_deregistered");
+        drained = drained || strstr(line, "event=drained records_not_delivered=0");
+    }
+    fclose(f);
+    assert_true(deregistered);
+    assert_true(drained);
 }
 
 static int setup(void **state)
