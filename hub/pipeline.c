@@ -239,6 +239,10 @@ static void *loop(void *arg)
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(p->consumer, i == 0 ? 100 : 0);
                 if (!m)
                     break;
+                /* a ruleset posted while the poll waited governs this message: the API's
+                 * "in force at once" holds for every event produced after its answer */
+                if (atomic_load(&p->posted_flag))
+                    swap_ruleset(p);
                 handle_message(p, m);
                 rd_kafka_message_destroy(m);
             }
