@@ -55,13 +55,57 @@ void strbuf_appendf(strbuf_t *sb, const char *fmt, ...)
     va_end(ap2);
 }
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 when it is not valid UTF-8 (overlong
+ * forms, surrogates and code points above U+10FFFF are not). p is NUL-terminated, so reading
+ * on while the bytes are continuation bytes stays inside the string. */
+static size_t utf8_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80;
+        hi = c == 0xed ? 0x9f : 0xbf;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80;
+        hi = c == 0xf4 ? 0x8f : 0xbf;
+    } else {
+        return 0;
+    }
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return n;
+}
+
 void strbuf_append_json_string(strbuf_t *sb, const char *s)
 {
+    strbuf_append_json_string_max(sb, s, (size_t)-1);
+}
+
+void strbuf_append_json_string_max(strbuf_t *sb, const char *s, size_t max)
+{
     static const char hex[] = "0123456789abcdef";
-    reserve(sb, strlen(s) + 2);
+    const unsigned char *p = (const unsigned char *)s, *run = p;
+    const unsigned char *stop = p + strnlen(s, max);
+    reserve(sb, (size_t)(stop - p) + 2);
     strbuf_append(sb, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    while (p < stop) {
         unsigned char c = *p;
+        size_t n = c >= 0x20 && c != '"' && c != '\\' ? utf8_len(p) : 0;
+        if (n) {
+            p += n;
+            continue;
+        }
+        strbuf_append(sb, run, (size_t)(p - run));
         if (c == '"' || c == '\\') {
             char e[2] = {'\\', (char)c};
             strbuf_append(sb, e, 2);
@@ -69,9 +113,13 @@ void strbuf_append_json_string(strbuf_t *sb, const char *s)
             char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
             strbuf_append(sb, e, 6);
         } else {
-            strbuf_append(sb, p, 1);
+            strbuf_append(sb, "\\ufffd", 6);
         }
+        run = ++p;
     }
+    strbuf_append(sb, run, (size_t)(p - run));
+    if (*p)
+        strbuf_append(sb, "\\u2026", 6);
     strbuf_append(sb, "\"", 1);
 }
 

@@ -18,8 +18,13 @@ typedef struct {
 void strbuf_append(strbuf_t *sb, const void *p, size_t n);
 void strbuf_appends(strbuf_t *sb, const char *s);
 void strbuf_appendf(strbuf_t *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends s as a JSON string literal (quotes and escapes included). */
+/* Appends s as a JSON string literal (quotes and escapes included). Strings often come from
+ * the network and may hold any bytes: bytes that are not valid UTF-8 become U+FFFD, so the
+ * output stays valid JSON for every consumer. */
 void strbuf_append_json_string(strbuf_t *sb, const char *s);
+/* The same, keeping at most max bytes of s (a valid UTF-8 sequence that starts before max is
+ * kept whole); a cut string ends in U+2026. */
+void strbuf_append_json_string_max(strbuf_t *sb, const char *s, size_t max);
 /* Frees the storage; sb may be reused afterwards. */
 void strbuf_dispose(strbuf_t *sb);
 /* Hands the storage to the caller (free() it) and resets sb. Never NULL. */

@@ -3,67 +3,12 @@
 #include <inttypes.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 when it is not valid UTF-8. */
-static size_t utf8_len(const unsigned char *p)
-{
-    unsigned char c = p[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80;
-        hi = c == 0xed ? 0x9f : 0xbf;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;
-    } else
-        return 0;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xbf)
-            return 0;
-    return n;
-}
-
-/* A JSON string of s. Event fields come from agents and may hold any bytes: bytes that are
- * not valid UTF-8 become U+FFFD, so the alert stays valid JSON for every consumer. A value
- * longer than ALERT_VALUE_MAX bytes is cut there and ends in U+2026 (an alert must stay
- * well under Kafka's message size limit, or it could never be delivered). */
+/* A JSON string of s. A value longer than ALERT_VALUE_MAX bytes is cut there and ends in
+ * U+2026: an alert must stay well under Kafka's message size limit, or it could never be
+ * delivered. Bytes that are not valid UTF-8 become U+FFFD (common/strbuf.h). */
 static void json_str(strbuf_t *sb, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
-    strbuf_append(sb, "\"", 1);
-    const unsigned char *p = (const unsigned char *)s, *run = p;
-    const unsigned char *stop = p + strnlen(s, ALERT_VALUE_MAX);
-    while (p < stop) {
-        unsigned char c = *p;
-        size_t n = c >= 0x20 && c != '"' && c != '\\' ? utf8_len(p) : 0;
-        if (n) {
-            p += n;
-            continue;
-        }
-        strbuf_append(sb, run, (size_t)(p - run));
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            strbuf_append(sb, e, 2);
-        } else if (c < 0x20) {
-            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            strbuf_append(sb, e, 6);
-        } else {
-            strbuf_append(sb, "\\ufffd", 6);
-        }
-        run = ++p;
-    }
-    strbuf_append(sb, run, (size_t)(p - run));
-    if (*p)
-        strbuf_append(sb, "\\u2026", 6);
-    strbuf_append(sb, "\"", 1);
+    strbuf_append_json_string_max(sb, s, ALERT_VALUE_MAX);
 }
 
 static void kv_str(strbuf_t *sb, const char *k, const char *v, bool comma)
