@@ -36,7 +36,7 @@ const config_option_t agent_config_options[] = {
     OPT("transport.batch_max_records", CONFIG_INT, batch_max_records, "2000", 1, 20000,
         "most records in one PackagedData (the AgentCenter refuses more than its "
         "grpc.max_records)"),
-    OPT("transport.batch_max_bytes", CONFIG_SIZE, batch_max_bytes, "1MiB", 4096, 64 << 20,
+    OPT("transport.batch_max_bytes", CONFIG_SIZE, batch_max_bytes, "2MiB", 4096, 64 << 20,
         "largest PackagedData sent (keep under the AgentCenter's grpc.max_message_size)"),
     OPT("transport.keepalive", CONFIG_DURATION, keepalive_ms, "30s", 5000, 3600000,
         "HTTP/2 ping interval; a stream whose ping is not answered in 10 s is dropped"),
@@ -56,7 +56,7 @@ const config_option_t agent_config_options[] = {
 
     OPT("plugins.dir", CONFIG_STRING, plugins_dir, "/opt/rampart-agent/plugins", 0, 0,
         "plugin binaries live at <dir>/<name>/<name>"),
-    OPT("plugins.max_frame", CONFIG_SIZE, plugin_max_frame, "512KiB", 1024, 16 << 20,
+    OPT("plugins.max_frame", CONFIG_SIZE, plugin_max_frame, "1MiB", 1024, 16 << 20,
         "largest record frame a plugin may write; a larger one cuts the plugin off"),
     OPT("plugins.rate", CONFIG_INT, plugin_rate, "5000", 1, 10000000,
         "records per second each plugin may send; more are dropped and counted"),
