@@ -1,0 +1,126 @@
+/* filter.bpf.h: the per-process cache and the in-kernel filters (event switches, exe allow
+ * and deny lists, per-exe rate limit). */
+#ifndef RAMPART_DRIVER_FILTER_BPF_H
+#define RAMPART_DRIVER_FILTER_BPF_H
+
+#include "task.bpf.h"
+
+#define FNV64_OFFSET 0xcbf29ce484222325ULL
+#define FNV64_PRIME  0x100000001b3ULL
+
+struct hash_ctx {
+    const char *s;
+    __u64 h;
+};
+
+static long hash_step(__u32 i, void *arg)
+{
+    struct hash_ctx *c = arg;
+    char ch = 0;
+    bpf_probe_read_kernel(&ch, 1, c->s + i);
+    if (!ch)
+        return 1;
+    c->h = (c->h ^ (__u8)ch) * FNV64_PRIME;
+    return 0;
+}
+
+/* FNV-1a 64 of a NUL-terminated string of at most RS_MAX_EXE bytes (the plugin computes the
+ * same hash for the paths in its lists). */
+static __always_inline __u64 exe_hash_of(const char *s)
+{
+    struct hash_ctx c = {.s = s, .h = FNV64_OFFSET};
+    bpf_loop(RS_MAX_EXE, hash_step, &c, 0);
+    return c.h;
+}
+
+static __always_inline void proc_verdict(struct proc_info *pi)
+{
+    __u32 gen = filter_gen;
+    pi->flags &= ~(PI_ALLOWED | PI_DENIED);
+    if (bpf_map_lookup_elem(&exe_allow, &pi->exe_hash))
+        pi->flags |= PI_ALLOWED;
+    if (bpf_map_lookup_elem(&exe_deny, &pi->exe_hash))
+        pi->flags |= PI_DENIED;
+    pi->filter_gen = gen;
+}
+
+/* (Re)builds the cache entry of the current process from its mm->exe_file. flags_keep are
+ * carried over (PI_ROOT_OK across an exec; from the parent for a new entry). */
+static __always_inline struct proc_info *proc_build(struct task_struct *t, __u32 tgid,
+                                                    __u32 flags_keep)
+{
+    __u32 zero = 0;
+    struct proc_info *tmpl = bpf_map_lookup_elem(&proc_tmpl, &zero);
+    if (!tmpl)
+        return 0;
+    __u32 trunc = 0;
+    struct file *exe = BPF_CORE_READ(t, mm, exe_file);
+    const char *p = exe ? path_of_file(exe, &trunc) : 0;
+    long n = p ? bpf_probe_read_kernel_str(tmpl->exe, sizeof(tmpl->exe), p) : 0;
+    if (n <= 0) {
+        tmpl->exe[0] = 0;
+        n = 1;
+    }
+    tmpl->exe_len = n - 1;
+    tmpl->flags = flags_keep;
+    if (trunc || n == sizeof(tmpl->exe))
+        tmpl->flags |= PI_EXE_TRUNC;
+    tmpl->exe_hash = exe_hash_of(tmpl->exe);
+    tmpl->uid = BPF_CORE_READ(t, cred, uid.val);
+    tmpl->euid = BPF_CORE_READ(t, cred, euid.val);
+    tmpl->cap_eff = BPF_CORE_READ(t, cred, cap_effective.val);
+    proc_verdict(tmpl);
+    bpf_map_update_elem(&procs, &tgid, tmpl, BPF_ANY);
+    return bpf_map_lookup_elem(&procs, &tgid);
+}
+
+/* The cache entry of the current process, built on first sight. */
+static __always_inline struct proc_info *proc_get(struct task_struct *t, __u32 tgid)
+{
+    struct proc_info *pi = bpf_map_lookup_elem(&procs, &tgid);
+    if (pi) {
+        if (pi->filter_gen != filter_gen)
+            proc_verdict(pi);
+        return pi;
+    }
+    __u32 ptgid = BPF_CORE_READ(t, real_parent, tgid);
+    struct proc_info *pp = bpf_map_lookup_elem(&procs, &ptgid);
+    return proc_build(t, tgid, pp ? (pp->flags & PI_ROOT_OK) : 0);
+}
+
+/* Whether an event of type ev from this process passes the switches, lists and the rate
+ * limit. Counts what it stops. */
+static __always_inline int filter_pass(__u32 ev, struct proc_info *pi)
+{
+    if (!(ev_enabled & (1u << ev)))
+        return 0;
+    if (!pi)
+        return 1;
+    if ((pi->flags & PI_DENIED) || (allow_mode && !(pi->flags & PI_ALLOWED))) {
+        counter_add(ev, 3);
+        return 0;
+    }
+    __u32 limit = rate_limit;
+    if (!limit)
+        return 1;
+    __u64 now = bpf_ktime_get_ns();
+    struct rs_rate *rt = bpf_map_lookup_elem(&rate_map, &pi->exe_hash);
+    if (!rt) {
+        struct rs_rate fresh = {.window_start = now, .count = 1};
+        bpf_map_update_elem(&rate_map, &pi->exe_hash, &fresh, BPF_ANY);
+        return 1;
+    }
+    if (now - rt->window_start >= 1000000000ULL) {
+        rt->window_start = now;
+        rt->count = 1;
+        return 1;
+    }
+    if (rt->count >= limit) {
+        counter_add(ev, 2);
+        return 0;
+    }
+    __sync_fetch_and_add(&rt->count, 1);
+    return 1;
+}
+
+#endif

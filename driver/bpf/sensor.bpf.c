@@ -1,0 +1,746 @@
+// SPDX-License-Identifier: GPL-2.0
+/* sensor.bpf.c: Rampart's kernel sensor.
+ *
+ * Programs (tracepoints only; this kernel family refuses kprobes, fentry and BPF-LSM):
+ *   tp_btf/sched_process_exec  execve (59) and privilege escalation (611)
+ *   tp_btf/sched_process_exit  exit (60); drops the per-process cache entry
+ *   tp_btf/sys_exit            every other event, from the syscall's arguments (still in the
+ *                              saved user registers at exit) and its result
+ *   iter/task                  anti-rootkit: lists every task for the plugin to compare with
+ *                              /proc
+ * The sys_exit program is the one that runs on every syscall: it leaves after one table load
+ * for the syscalls it does not watch. Records go to one ring buffer; counters per type. */
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "filter.bpf.h"
+#include "syscalls.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define RS_O_CREAT       0100
+#define RS_FMODE_CREATED (1u << 20)
+#define RS_PR_SET_NAME   15
+#define RS_AT_FDCWD      (-100)
+
+/* Syscalls whose exit the sensor handles (1) or ignores (0). */
+static const __u8 sys_table[RS_SYS_TABLE] = {
+    [RS_SYS_OPEN] = 1,         [RS_SYS_SENDTO] = 1,    [RS_SYS_SENDMSG] = 1,
+    [RS_SYS_CONNECT] = 1,      [RS_SYS_ACCEPT] = 1,    [RS_SYS_BIND] = 1,
+    [RS_SYS_KILL] = 1,         [RS_SYS_RENAME] = 1,    [RS_SYS_CREAT] = 1,
+    [RS_SYS_LINK] = 1,         [RS_SYS_UNLINK] = 1,    [RS_SYS_PTRACE] = 1,
+    [RS_SYS_SETUID] = 1,       [RS_SYS_SETSID] = 1,    [RS_SYS_SETREUID] = 1,
+    [RS_SYS_SETRESUID] = 1,    [RS_SYS_SETFSUID] = 1,  [RS_SYS_CAPSET] = 1,
+    [RS_SYS_PRCTL] = 1,        [RS_SYS_MOUNT] = 1,     [RS_SYS_INIT_MODULE] = 1,
+    [RS_SYS_OPENAT] = 1,       [RS_SYS_UNLINKAT] = 1,  [RS_SYS_RENAMEAT] = 1,
+    [RS_SYS_LINKAT] = 1,       [RS_SYS_ACCEPT4] = 1,   [RS_SYS_SENDMMSG] = 1,
+    [RS_SYS_FINIT_MODULE] = 1, [RS_SYS_RENAMEAT2] = 1, [RS_SYS_MEMFD_CREATE] = 1,
+    [RS_SYS_OPENAT2] = 1,
+};
+
+/* ---- common prologue: the per-process entry, the filters, a fresh record ---- */
+
+static __always_inline int begin(struct rec *r, __u32 ev, __u32 dt, struct task_struct **tp)
+{
+    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    if (tgid == self_tgid)
+        return -1;
+    if (!(ev_enabled & (1u << ev)))
+        return -1;
+    struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+    struct proc_info *pi = proc_get(t, tgid);
+    if (!filter_pass(ev, pi))
+        return -1;
+    if (rec_begin(r, ev, dt) < 0)
+        return -1;
+    rec_common(r, t, pi);
+    *tp = t;
+    return 0;
+}
+
+static __always_inline int user_char0(const void *p)
+{
+    char c = 0;
+    if (p)
+        bpf_probe_read_user(&c, 1, p);
+    return c;
+}
+
+/* A path argument relative to dfd: the base directory ("" when absolute) then the name. */
+static __always_inline __u32 rec_path_arg(struct rec *r, struct task_struct *t, int dfd,
+                                          const char *name)
+{
+    __u32 dev = 0;
+    if (user_char0(name) == '/') {
+        rec_empty(r);
+        struct path root = BPF_CORE_READ(t, fs, root);
+        dev = BPF_CORE_READ(root.dentry, d_sb, s_dev);
+    } else {
+        dev = rec_dirfd(r, t, dfd);
+    }
+    rec_str_user(r, name, RS_MAX_PATH);
+    return dev;
+}
+
+/* ---- network ---- */
+
+static __always_inline void on_connect(struct pt_regs *regs, long ret)
+{
+    struct rec r;
+    struct task_struct *t;
+    struct rs_sock s = {};
+    if (!user_sockaddr((void *)regs->si, &s, 1))
+        return;
+    if (begin(&r, RS_EV_CONNECT, 42, &t) < 0)
+        return;
+    struct rs_sock local = {};
+    if (sock_tuple(file_sock(task_fd_file(t, (__u32)regs->di)), &local)) {
+        __builtin_memcpy(s.saddr, local.saddr, 16);
+        s.sport = local.sport;
+    }
+    r.e->sock = s;
+    r.e->res = ret;
+    rec_submit(&r);
+}
+
+static __always_inline void on_accept(struct pt_regs *regs, long ret)
+{
+    struct rec r;
+    struct task_struct *t;
+    if (ret < 0)
+        return;
+    if (begin(&r, RS_EV_ACCEPT, 43, &t) < 0)
+        return;
+    if (!sock_tuple(file_sock(task_fd_file(t, (__u32)ret)), &r.e->sock))
+        return;
+    r.e->res = ret;
+    rec_submit(&r);
+}
+
+static __always_inline void on_bind(struct pt_regs *regs, long ret)
+{
+    struct rec r;
+    struct task_struct *t;
+    struct rs_sock s = {};
+    if (!user_sockaddr((void *)regs->si, &s, 0))
+        return;
+    if (begin(&r, RS_EV_BIND, 49, &t) < 0)
+        return;
+    r.e->sock = s;
+    r.e->res = ret;
+    rec_submit(&r);
+}
+
+struct rs_user_msghdr {
+    void *name;
+    int namelen;
+    void *iov;
+    __u64 iovlen;
+};
+struct rs_iovec {
+    void *base;
+    __u64 len;
+};
+
+/* DNS queries: UDP payloads sent to port 53 by sendto, sendmsg or sendmmsg (first message). */
+static __always_inline void on_send(struct pt_regs *regs, long ret, __u32 nr)
+{
+    struct rec r;
+    struct task_struct *t;
+    if (ret <= 0)
+        return;
+    if (!(ev_enabled & (1u << RS_EV_DNS)))
+        return;
+    const void *dest;
+    const void *buf;
+    __u64 len;
+    if (nr == RS_SYS_SENDTO) {
+        buf = (void *)regs->si;
+        len = regs->dx;
+        dest = (void *)regs->r8;
+    } else {
+        struct rs_user_msghdr m = {};
+        struct rs_iovec iov = {};
+        if (bpf_probe_read_user(&m, sizeof(m), (void *)regs->si) < 0 || !m.iovlen)
+            return;
+        if (bpf_probe_read_user(&iov, sizeof(iov), m.iov) < 0)
+            return;
+        dest = m.name;
+        buf = iov.base;
+        len = iov.len;
+    }
+    if (len < 17)
+        return;
+    struct rs_sock s = {};
+    struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
+    struct sock *sk = file_sock(task_fd_file(cur, (__u32)regs->di));
+    if (!sk || BPF_CORE_READ(sk, sk_protocol) != 17 /* IPPROTO_UDP */)
+        return;
+    sock_tuple(sk, &s);
+    if (dest)
+        user_sockaddr(dest, &s, 1);
+    if (s.dport != 53)
+        return;
+    __u16 hdr[6] = {};
+    if (bpf_probe_read_user(hdr, sizeof(hdr), buf) < 0)
+        return;
+    __u16 flags = bpf_ntohs(hdr[1]);
+    if ((flags & 0x8000) || bpf_ntohs(hdr[2]) == 0)
+        return; /* a response, or no question */
+    if (begin(&r, RS_EV_DNS, 601, &t) < 0)
+        return;
+    r.e->sock = s;
+    r.e->num[1] = (flags >> 11) & 0xf;
+    r.e->num[2] = flags;
+    r.e->num[3] = bpf_ntohs(hdr[0]);
+    r.e->res = ret;
+    __u64 qlen = len - 12;
+    if (qlen > 260)
+        qlen = 260;
+    rec_bytes_user(&r, (const char *)buf + 12, qlen);
+    rec_submit(&r);
+}
+
+/* ---- files ---- */
+
+static __always_inline void find_socket(struct task_struct *t, struct rs_sock *s)
+{
+#pragma unroll
+    for (__u32 fd = 0; fd < 4; fd++) {
+        struct sock *sk = file_sock(task_fd_file(t, fd));
+        if (sk && sock_tuple(sk, s))
+            return;
+    }
+}
+
+static __always_inline void on_open(struct pt_regs *regs, long ret, __u32 nr)
+{
+    struct rec r;
+    struct task_struct *t;
+    if (ret < 0)
+        return;
+    __u64 flags;
+    if (nr == RS_SYS_OPEN)
+        flags = regs->si;
+    else if (nr == RS_SYS_CREAT)
+        flags = RS_O_CREAT;
+    else if (nr == RS_SYS_OPENAT)
+        flags = regs->dx;
+    else if (bpf_probe_read_user(&flags, sizeof(flags), (void *)regs->dx) < 0)
+        return;
+    if (!(flags & RS_O_CREAT))
+        return;
+    struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
+    struct file *f = task_fd_file(cur, (__u32)ret);
+    if (!f || !(BPF_CORE_READ(f, f_mode) & RS_FMODE_CREATED))
+        return;
+    if (begin(&r, RS_EV_CREATE, 602, &t) < 0)
+        return;
+    struct inode *ino = BPF_CORE_READ(f, f_inode);
+    r.e->num[0] = BPF_CORE_READ(ino, i_sb, s_dev);
+    r.e->num[1] = BPF_CORE_READ(ino, i_mode);
+    r.e->num[2] = BPF_CORE_READ(ino, i_ino);
+    __u32 trunc = 0;
+    const char *p = path_of_file(f, &trunc);
+    if (trunc)
+        r.e->flags |= RS_F_PATH_TRUNCATED;
+    rec_str_kernel(&r, p, RS_MAX_PATH);
+    find_socket(t, &r.e->sock);
+    r.e->res = ret;
+    rec_submit(&r);
+}
+
+/* rename, renameat, renameat2, link, linkat: two path arguments. */
+static __always_inline void on_two_paths(struct pt_regs *regs, long ret, __u32 nr)
+{
+    struct rec r;
+    struct task_struct *t;
+    if (ret != 0)
+        return;
+    int odfd = RS_AT_FDCWD, ndfd = RS_AT_FDCWD;
+    const char *oname, *nname;
+    __u64 flags = 0;
+    __u32 ev = (nr == RS_SYS_LINK || nr == RS_SYS_LINKAT) ? RS_EV_LINK : RS_EV_RENAME;
+    if (nr == RS_SYS_RENAME || nr == RS_SYS_LINK) {
+        oname = (void *)regs->di;
+        nname = (void *)regs->si;
+    } else {
+        odfd = (int)regs->di;
+        oname = (void *)regs->si;
+        ndfd = (int)regs->dx;
+        nname = (void *)regs->r10;
+        if (nr != RS_SYS_RENAMEAT)
+            flags = regs->r8;
+    }
+    if (begin(&r, ev, ev == RS_EV_LINK ? 86 : 82, &t) < 0)
+        return;
+    r.e->num[0] = rec_path_arg(&r, t, odfd, oname);
+    rec_path_arg(&r, t, ndfd, nname);
+    r.e->num[1] = flags;
+    r.e->res = ret;
+    rec_submit(&r);
+}
+
+static __always_inline void on_unlink(struct pt_regs *regs, long ret, __u32 nr)
+{
+    struct rec r;
+    struct task_struct *t;
+    if (ret != 0)
+        return;
+    int dfd = RS_AT_FDCWD;
+    const char *name = (void *)regs->di;
+    __u64 flags = 0;
+    if (nr == RS_SYS_UNLINKAT) {
+        dfd = (int)regs->di;
+        name = (void *)regs->si;
+        flags = regs->dx;
+    }
+    if (begin(&r, RS_EV_UNLINK, 605, &t) < 0)
+        return;
+    r.e->num[0] = rec_path_arg(&r, t, dfd, name);
+    r.e->num[1] = flags;
+    r.e->res = ret;
+    rec_submit(&r);
+}
+
+static __always_inline void on_memfd(struct pt_regs *regs, long ret)
+{
+    struct rec r;
+    struct task_struct *t;
+    if (begin(&r, RS_EV_MEMFD, 356, &t) < 0)
+        return;
+    r.e->num[0] = regs->si;
+    r.e->res = ret;
+    rec_str_user(&r, (void *)regs->di, 256);
+    rec_submit(&r);
+}
+
+/* ---- processes ---- */
+
+static __always_inline int ptrace_watched(__u64 req)
+{
+    switch (req) {
+    case 0:      /* PTRACE_TRACEME */
+    case 4:      /* PTRACE_POKETEXT */
+    case 5:      /* PTRACE_POKEDATA */
+    case 6:      /* PTRACE_POKEUSR */
+    case 13:     /* PTRACE_SETREGS */
+    case 15:     /* PTRACE_SETFPREGS */
+    case 16:     /* PTRACE_ATTACH */
+    case 0x4205: /* PTRACE_SETREGSET */
+    case 0x4206: /* PTRACE_SEIZE */
+        return 1;
+    }
+    return 0;
+}
+
+static __always_inline void on_ptrace(struct pt_regs *regs, long ret)
+{
+    struct rec r;
+    struct task_struct *t;
+    if (!ptrace_watched(regs->di))
+        return;
+    if (begin(&r, RS_EV_PTRACE, 101, &t) < 0)
+        return;
+    r.e->num[0] = regs->di;
+    r.e->num[1] = regs->si;
+    r.e->num[2] = regs->dx;
+    r.e->num[3] = regs->r10;
+    r.e->res = ret;
+    rec_submit(&r);
+}
+
+static __always_inline void on_module(struct pt_regs *regs, long ret, __u32 nr)
+{
+    struct rec r;
+    struct task_struct *t;
+    if (begin(&r, RS_EV_MODULE, 603, &t) < 0)
+        return;
+    r.e->num[0] = nr;
+    r.e->res = ret;
+    if (nr == RS_SYS_FINIT_MODULE) {
+        r.e->num[1] = regs->dx;
+        r.e->num[2] = regs->di;
+        const char *p = path_of_file(task_fd_file(t, (__u32)regs->di), 0);
+        if (p)
+            rec_str_kernel(&r, p, RS_MAX_PATH);
+        else
+            rec_empty(&r);
+    } else {
+        rec_empty(&r);
+    }
+    struct path pwd = BPF_CORE_READ(t, fs, pwd);
+    const char *cwd = path_of(pwd.dentry, pwd.mnt, 0);
+    if (cwd)
+        rec_str_kernel(&r, cwd, RS_MAX_PATH);
+    else
+        rec_empty(&r);
+    rec_submit(&r);
+}
+
+/* setuid family and capset: compares with the credentials last seen for the process. */
+static __always_inline void on_cred(struct pt_regs *regs, long ret, __u32 nr)
+{
+    struct rec r;
+    struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    if (tgid == self_tgid)
+        return;
+    struct proc_info *pi = proc_get(t, tgid);
+    if (!pi)
+        return;
+    const struct cred *c = BPF_CORE_READ(t, cred);
+    __u32 uid = BPF_CORE_READ(c, uid.val), euid = BPF_CORE_READ(c, euid.val);
+    __u32 fsuid = BPF_CORE_READ(c, fsuid.val);
+    __u64 caps = BPF_CORE_READ(c, cap_effective.val);
+    __u32 old_uid = pi->uid, old_euid = pi->euid;
+    __u64 old_caps = pi->cap_eff;
+    int was_root = old_uid == 0 || old_euid == 0;
+    int is_root = uid == 0 || euid == 0 || (nr == RS_SYS_SETFSUID && fsuid == 0);
+    int report;
+    if (nr == RS_SYS_CAPSET)
+        report = ret == 0 && !was_root && euid != 0 && (caps & ~old_caps);
+    else
+        report = (ret == 0 || nr == RS_SYS_SETFSUID) && !was_root && is_root;
+    if (is_root && !was_root)
+        pi->flags |= PI_ROOT_OK;
+    pi->uid = uid;
+    pi->euid = euid;
+    pi->cap_eff = caps;
+    if (!report || !filter_pass(RS_EV_PRIV, pi))
+        return;
+    if (rec_begin(&r, RS_EV_PRIV, 604) < 0)
+        return;
+    rec_common(&r, t, pi);
+    r.e->num[0] = old_uid;
+    r.e->num[1] = old_euid;
+    r.e->num[2] = nr;
+    r.e->num[3] = old_caps;
+    r.e->num[4] = caps;
+    r.e->res = ret;
+    rec_submit(&r);
+}
+
+static __always_inline void on_mount(struct pt_regs *regs, long ret)
+{
+    struct rec r;
+    struct task_struct *t;
+    if (begin(&r, RS_EV_MOUNT, 165, &t) < 0)
+        return;
+    r.e->num[0] = regs->r10;
+    r.e->res = ret;
+    rec_str_user(&r, (void *)regs->di, RS_MAX_PATH);
+    rec_str_user(&r, (void *)regs->si, RS_MAX_PATH);
+    rec_str_user(&r, (void *)regs->dx, 64);
+    rec_submit(&r);
+}
+
+static __always_inline void on_prctl(struct pt_regs *regs, long ret)
+{
+    struct rec r;
+    struct task_struct *t;
+    if (regs->di != RS_PR_SET_NAME)
+        return;
+    if (begin(&r, RS_EV_PRCTL, 157, &t) < 0)
+        return;
+    r.e->num[0] = regs->di;
+    r.e->res = ret;
+    rec_str_user(&r, (void *)regs->si, 16);
+    rec_submit(&r);
+}
+
+static __always_inline void on_setsid(long ret)
+{
+    struct rec r;
+    struct task_struct *t;
+    if (begin(&r, RS_EV_SETSID, 112, &t) < 0)
+        return;
+    r.e->res = ret;
+    rec_submit(&r);
+}
+
+static __always_inline void on_kill(struct pt_regs *regs, long ret)
+{
+    struct rec r;
+    struct task_struct *t;
+    if (regs->si == 0)
+        return; /* signal 0: an existence probe */
+    if (begin(&r, RS_EV_KILL, 62, &t) < 0)
+        return;
+    r.e->num[0] = (__s32)regs->di;
+    r.e->num[1] = regs->si;
+    r.e->res = ret;
+    rec_submit(&r);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(rs_sys_exit, struct pt_regs *regs, long ret)
+{
+    __u64 nr = regs->orig_ax;
+    if (nr >= RS_SYS_TABLE || !sys_table[nr])
+        return 0;
+    switch (nr) {
+    case RS_SYS_CONNECT:
+        on_connect(regs, ret);
+        break;
+    case RS_SYS_ACCEPT:
+    case RS_SYS_ACCEPT4:
+        on_accept(regs, ret);
+        break;
+    case RS_SYS_BIND:
+        on_bind(regs, ret);
+        break;
+    case RS_SYS_SENDTO:
+    case RS_SYS_SENDMSG:
+    case RS_SYS_SENDMMSG:
+        on_send(regs, ret, nr);
+        break;
+    case RS_SYS_OPEN:
+    case RS_SYS_CREAT:
+    case RS_SYS_OPENAT:
+    case RS_SYS_OPENAT2:
+        if (ev_enabled & (1u << RS_EV_CREATE))
+            on_open(regs, ret, nr);
+        break;
+    case RS_SYS_RENAME:
+    case RS_SYS_RENAMEAT:
+    case RS_SYS_RENAMEAT2:
+    case RS_SYS_LINK:
+    case RS_SYS_LINKAT:
+        on_two_paths(regs, ret, nr);
+        break;
+    case RS_SYS_UNLINK:
+    case RS_SYS_UNLINKAT:
+        on_unlink(regs, ret, nr);
+        break;
+    case RS_SYS_PTRACE:
+        on_ptrace(regs, ret);
+        break;
+    case RS_SYS_MEMFD_CREATE:
+        on_memfd(regs, ret);
+        break;
+    case RS_SYS_INIT_MODULE:
+    case RS_SYS_FINIT_MODULE:
+        on_module(regs, ret, nr);
+        break;
+    case RS_SYS_SETUID:
+    case RS_SYS_SETREUID:
+    case RS_SYS_SETRESUID:
+    case RS_SYS_SETFSUID:
+    case RS_SYS_CAPSET:
+        on_cred(regs, ret, nr);
+        break;
+    case RS_SYS_MOUNT:
+        on_mount(regs, ret);
+        break;
+    case RS_SYS_PRCTL:
+        on_prctl(regs, ret);
+        break;
+    case RS_SYS_SETSID:
+        on_setsid(ret);
+        break;
+    case RS_SYS_KILL:
+        on_kill(regs, ret);
+        break;
+    }
+    return 0;
+}
+
+/* ---- execve and exit ---- */
+
+struct env_ctx {
+    __u64 cur;
+    __u64 end;
+    __u64 ld_preload;
+    __u64 ssh;
+};
+
+static __always_inline int has_prefix(const char *s, const char *prefix, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (s[i] != prefix[i])
+            return 0;
+    return 1;
+}
+
+static long env_step(__u32 i, void *arg)
+{
+    struct env_ctx *c = arg;
+    __u32 zero = 0;
+    struct envbuf *b = bpf_map_lookup_elem(&env_map, &zero);
+    if (!b || c->cur >= c->end)
+        return 1;
+    long n = bpf_probe_read_user_str(b->buf, sizeof(b->buf), (void *)c->cur);
+    if (n <= 0)
+        return 1;
+    if (has_prefix(b->buf, "LD_PRELOAD=", 11))
+        c->ld_preload = c->cur + 11;
+    else if (has_prefix(b->buf, "SSH_CONNECTION=", 15))
+        c->ssh = c->cur + 15;
+    if (n == sizeof(b->buf))
+        return 1; /* a longer variable: the next start is unknown */
+    c->cur += n;
+    return 0;
+}
+
+/* One of fds 0 and 1: its kind and inode; a path string for files and character devices. */
+static __always_inline void rec_stdio(struct rec *r, struct task_struct *t, __u32 fd, __u64 *kinds,
+                                      __u64 *ino)
+{
+    struct file *f = task_fd_file(t, fd);
+    __u64 kind = RS_FD_NONE;
+    const char *p = 0;
+    if (f) {
+        __u32 mode = file_mode(f) & RS_S_IFMT;
+        *ino = BPF_CORE_READ(f, f_inode, i_ino);
+        if (mode == RS_S_IFSOCK) {
+            kind = RS_FD_SOCKET;
+            if (!r->e->sock.family)
+                sock_tuple(file_sock(f), &r->e->sock);
+        } else if (mode == RS_S_IFIFO) {
+            kind = RS_FD_PIPE;
+        } else if (mode == RS_S_IFREG || mode == RS_S_IFCHR) {
+            kind = mode == RS_S_IFREG ? RS_FD_FILE : RS_FD_CHAR;
+            p = path_of_file(f, 0);
+        } else {
+            kind = RS_FD_OTHER;
+        }
+    }
+    *kinds |= kind << (fd * 8);
+    if (p)
+        rec_str_kernel(r, p, RS_MAX_PATH);
+    else
+        rec_empty(r);
+}
+
+static __always_inline void pack_cred(const struct cred *c, __u64 *out)
+{
+    out[0] = BPF_CORE_READ(c, uid.val) | ((__u64)BPF_CORE_READ(c, euid.val) << 32);
+    out[1] = BPF_CORE_READ(c, suid.val) | ((__u64)BPF_CORE_READ(c, fsuid.val) << 32);
+    out[2] = BPF_CORE_READ(c, gid.val) | ((__u64)BPF_CORE_READ(c, egid.val) << 32);
+    out[3] = BPF_CORE_READ(c, sgid.val) | ((__u64)BPF_CORE_READ(c, fsgid.val) << 32);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(rs_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+    struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    if (tgid == self_tgid)
+        return 0;
+    struct proc_info *old = bpf_map_lookup_elem(&procs, &tgid);
+    __u32 keep = 0;
+    if (old) {
+        keep = old->flags & PI_ROOT_OK;
+    } else {
+        __u32 ptgid = BPF_CORE_READ(t, real_parent, tgid);
+        struct proc_info *pp = bpf_map_lookup_elem(&procs, &ptgid);
+        keep = pp ? pp->flags & PI_ROOT_OK : 0;
+    }
+    struct inode *bin = BPF_CORE_READ(bprm, file, f_inode);
+    if ((BPF_CORE_READ(bin, i_mode) & RS_S_ISUID) && BPF_CORE_READ(bin, i_uid.val) == 0)
+        keep |= PI_ROOT_OK;
+    struct proc_info *pi = proc_build(t, tgid, keep);
+    struct rec r;
+
+    /* 611: root now, parent not root, and no setuid exec or setuid-family call on the way */
+    const struct cred *c = BPF_CORE_READ(t, cred);
+    const struct cred *pc = BPF_CORE_READ(t, real_parent, cred);
+    __u32 uid = BPF_CORE_READ(c, uid.val), euid = BPF_CORE_READ(c, euid.val);
+    __u32 puid = BPF_CORE_READ(pc, uid.val), peuid = BPF_CORE_READ(pc, euid.val);
+    if ((uid == 0 || euid == 0) && puid != 0 && peuid != 0 && !(keep & PI_ROOT_OK) &&
+        filter_pass(RS_EV_PRIV_ESC, pi) && rec_begin(&r, RS_EV_PRIV_ESC, 611) == 0) {
+        rec_common(&r, t, pi);
+        r.e->num[0] = BPF_CORE_READ(t, real_parent, tgid);
+        pack_cred(pc, &r.e->num[1]);
+        pack_cred(c, &r.e->num[5]);
+        rec_submit(&r);
+    }
+
+    if (!filter_pass(RS_EV_EXECVE, pi) || rec_begin(&r, RS_EV_EXECVE, 59) < 0)
+        return 0;
+    rec_common(&r, t, pi);
+    struct mm_struct *mm = BPF_CORE_READ(t, mm);
+    __u64 astart = BPF_CORE_READ(mm, arg_start), aend = BPF_CORE_READ(mm, arg_end);
+    __u64 alen = aend > astart ? aend - astart : 0;
+    r.e->num[3] = alen;
+    if (alen > RS_MAX_ARGV) {
+        alen = RS_MAX_ARGV;
+        r.e->flags |= RS_F_ARGV_TRUNCATED;
+    }
+    rec_bytes_user(&r, (void *)astart, alen);
+    struct path pwd = BPF_CORE_READ(t, fs, pwd);
+    const char *cwd = path_of(pwd.dentry, pwd.mnt, 0);
+    if (cwd)
+        rec_str_kernel(&r, cwd, RS_MAX_PATH);
+    else
+        rec_empty(&r);
+    struct tty_struct *tty = BPF_CORE_READ(t, signal, tty);
+    if (tty) {
+        rec_str_kernel(&r, &tty->name, 64);
+        r.e->num[4] = BPF_CORE_READ(tty, index);
+    } else {
+        rec_empty(&r);
+    }
+    rec_stdio(&r, t, 0, &r.e->num[0], &r.e->num[1]);
+    rec_stdio(&r, t, 1, &r.e->num[0], &r.e->num[2]);
+    struct env_ctx env = {
+        .cur = BPF_CORE_READ(mm, env_start),
+        .end = BPF_CORE_READ(mm, env_end),
+    };
+    bpf_loop(128, env_step, &env, 0);
+    if (env.ld_preload)
+        rec_str_user(&r, (void *)env.ld_preload, RS_MAX_ENVVAL);
+    else
+        rec_empty(&r);
+    if (env.ssh)
+        rec_str_user(&r, (void *)env.ssh, RS_MAX_ENVVAL);
+    else
+        rec_empty(&r);
+    rec_submit(&r);
+    return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(rs_exit, struct task_struct *p, bool group_dead)
+{
+    if (!group_dead)
+        return 0;
+    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    if (tgid == self_tgid)
+        return 0;
+    struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+    struct proc_info *pi = bpf_map_lookup_elem(&procs, &tgid);
+    struct rec r;
+    if (filter_pass(RS_EV_EXIT, pi) && rec_begin(&r, RS_EV_EXIT, 60) == 0) {
+        rec_common(&r, t, pi);
+        r.e->num[0] = BPF_CORE_READ(t, exit_code);
+        rec_submit(&r);
+    }
+    if (pi)
+        bpf_map_delete_elem(&procs, &tgid);
+    return 0;
+}
+
+/* ---- anti-rootkit: every thread-group leader the kernel knows ---- */
+
+SEC("iter/task")
+int rs_iter_task(struct bpf_iter__task *ctx)
+{
+    struct task_struct *t = ctx->task;
+    if (!t)
+        return 0;
+    struct rs_task_seen s = {};
+    s.tgid = BPF_CORE_READ(t, tgid);
+    s.pid = BPF_CORE_READ(t, pid);
+    if (s.pid != s.tgid)
+        return 0;
+    s.ppid = BPF_CORE_READ(t, real_parent, tgid);
+    BPF_CORE_READ_STR_INTO(&s.comm, t, comm);
+    bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
+    return 0;
+}

@@ -1,0 +1,296 @@
+#include "sensor.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "common/log.h"
+#include "common/log_bridge.h"
+#include "common/xalloc.h"
+#include "sensor.skel.h"
+
+#define SENSOR_MAX_PROGS 8
+#define DEFAULT_RINGBUF  (4u << 20)
+
+struct sensor {
+    struct rampart_sensor *skel;
+    struct ring_buffer *rb;
+    struct bpf_link *links[SENSOR_MAX_PROGS];
+    struct bpf_link *iter_link;
+    struct {
+        const char *name;
+        bool ok;
+    } progs[SENSOR_MAX_PROGS];
+    unsigned nprogs;
+    unsigned nattached, nfailed;
+    int ncpu;
+    sensor_record_fn fn;
+    void *ctx;
+};
+
+uint64_t sensor_exe_hash(const char *path)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; path[i] && i < RS_MAX_EXE - 1; i++)
+        h = (h ^ (unsigned char)path[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+int sensor_check_kernel(const char *btf_path, char *err, size_t errlen)
+{
+    if (!btf_path)
+        btf_path = "/sys/kernel/btf/vmlinux";
+    if (access(btf_path, R_OK) != 0) {
+        snprintf(err, errlen,
+                 "this kernel has no BTF (%s): the CO-RE sensor needs a kernel built with "
+                 "CONFIG_DEBUG_INFO_BTF",
+                 btf_path);
+        return -ENOTSUP;
+    }
+    int rc = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
+    if (rc != 1) {
+        snprintf(err, errlen,
+                 "this kernel has no BPF ring buffer (BPF_MAP_TYPE_RINGBUF, Linux 5.8+)%s",
+                 rc < 0 ? " or BPF is not allowed for this user" : "");
+        return rc < 0 ? rc : -ENOTSUP;
+    }
+    return 0;
+}
+
+static int on_record(void *ctx, void *data, size_t len)
+{
+    sensor_t *s = ctx;
+    s->fn(s->ctx, data, len);
+    return 0;
+}
+
+static void note_prog(sensor_t *s, const char *name, bool ok)
+{
+    if (s->nprogs < SENSOR_MAX_PROGS) {
+        s->progs[s->nprogs].name = name;
+        s->progs[s->nprogs].ok = ok;
+        s->nprogs++;
+    }
+    if (ok)
+        s->nattached++;
+    else
+        s->nfailed++;
+}
+
+static struct rampart_sensor *open_skel(const sensor_opts_t *o, bool with_iter)
+{
+    struct rampart_sensor *skel = rampart_sensor__open();
+    if (!skel)
+        return NULL;
+    bpf_map__set_max_entries(skel->maps.events,
+                             o->ringbuf_bytes ? o->ringbuf_bytes : DEFAULT_RINGBUF);
+    skel->bss->self_tgid = (uint32_t)getpid();
+    skel->bss->rate_limit = o->rate_limit;
+    skel->data->ev_enabled = o->ev_mask;
+    bpf_program__set_autoload(skel->progs.rs_iter_task, with_iter);
+    return skel;
+}
+
+int sensor_new(const sensor_opts_t *opts, sensor_record_fn fn, void *ctx, sensor_t **out, char *err,
+               size_t errlen)
+{
+    int rc = sensor_check_kernel(opts->btf_path, err, errlen);
+    if (rc < 0)
+        return rc;
+    log_bridge_libbpf();
+    sensor_t *s = xcalloc(1, sizeof(*s));
+    s->fn = fn;
+    s->ctx = ctx;
+    s->ncpu = libbpf_num_possible_cpus();
+    if (s->ncpu <= 0) {
+        snprintf(err, errlen, "cannot count possible CPUs");
+        rc = -EINVAL;
+        goto cleanup;
+    }
+    bool with_iter = opts->anti_rootkit;
+    s->skel = open_skel(opts, with_iter);
+    if (!s->skel) {
+        rc = -errno ? -errno : -EINVAL;
+        snprintf(err, errlen, "cannot open the BPF object: %s", strerror(-rc));
+        goto cleanup;
+    }
+    rc = rampart_sensor__load(s->skel);
+    if (rc < 0 && with_iter) {
+        /* retry without the task iterator: some kernels refuse BPF_TRACE_ITER */
+        LOG_WARN("driver_iter_load_failed", "err=%d", rc);
+        note_prog(s, "rs_iter_task", false);
+        rampart_sensor__destroy(s->skel);
+        with_iter = false;
+        s->skel = open_skel(opts, false);
+        rc = s->skel ? rampart_sensor__load(s->skel) : -ENOMEM;
+    }
+    if (rc < 0) {
+        snprintf(err, errlen,
+                 "the kernel refused the BPF programs: %s (run as root; see the "
+                 "lib.libbpf log lines)",
+                 strerror(-rc));
+        goto cleanup;
+    }
+    struct bpf_program *progs[] = {s->skel->progs.rs_exec, s->skel->progs.rs_exit,
+                                   s->skel->progs.rs_sys_exit};
+    for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+        struct bpf_link *l = bpf_program__attach(progs[i]);
+        if (!l) {
+            LOG_ERROR("driver_attach_failed", "prog=%s err=%d", bpf_program__name(progs[i]),
+                      -errno);
+            note_prog(s, bpf_program__name(progs[i]), false);
+            continue;
+        }
+        s->links[i] = l;
+        note_prog(s, bpf_program__name(progs[i]), true);
+    }
+    if (s->nattached == 0) {
+        rc = -EPERM;
+        snprintf(err, errlen, "no BPF program could be attached");
+        goto cleanup;
+    }
+    if (with_iter) {
+        s->iter_link = bpf_program__attach_iter(s->skel->progs.rs_iter_task, NULL);
+        note_prog(s, "rs_iter_task", s->iter_link != NULL);
+    }
+    s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_record, s, NULL);
+    if (!s->rb) {
+        rc = -errno ? -errno : -ENOMEM;
+        snprintf(err, errlen, "cannot map the ring buffer: %s", strerror(-rc));
+        goto cleanup;
+    }
+    *out = s;
+    return 0;
+cleanup:
+    sensor_free(s);
+    return rc;
+}
+
+void sensor_free(sensor_t *s)
+{
+    if (!s)
+        return;
+    ring_buffer__free(s->rb);
+    for (unsigned i = 0; i < SENSOR_MAX_PROGS; i++)
+        bpf_link__destroy(s->links[i]);
+    bpf_link__destroy(s->iter_link);
+    rampart_sensor__destroy(s->skel);
+    free(s);
+}
+
+int sensor_fd(const sensor_t *s)
+{
+    return ring_buffer__epoll_fd(s->rb);
+}
+
+int sensor_poll(sensor_t *s, int timeout_ms)
+{
+    return ring_buffer__poll(s->rb, timeout_ms);
+}
+
+void sensor_counters(const sensor_t *s, struct rs_counters out[RS_EV__COUNT])
+{
+    memset(out, 0, sizeof(struct rs_counters) * RS_EV__COUNT);
+    struct rs_counters *per = xcalloc((size_t)s->ncpu, sizeof(*per));
+    int fd = bpf_map__fd(s->skel->maps.counters);
+    for (uint32_t k = 0; k < RS_EV__COUNT; k++) {
+        if (bpf_map_lookup_elem(fd, &k, per) != 0)
+            continue;
+        for (int c = 0; c < s->ncpu; c++) {
+            out[k].events += per[c].events;
+            out[k].rb_drops += per[c].rb_drops;
+            out[k].rl_drops += per[c].rl_drops;
+            out[k].filtered += per[c].filtered;
+        }
+    }
+    free(per);
+}
+
+void sensor_programs(const sensor_t *s, unsigned *attached, unsigned *failed)
+{
+    *attached = s->nattached;
+    *failed = s->nfailed;
+}
+
+const char *sensor_program(const sensor_t *s, unsigned i, bool *ok)
+{
+    if (i >= s->nprogs)
+        return NULL;
+    *ok = s->progs[i].ok;
+    return s->progs[i].name;
+}
+
+int sensor_set_events(sensor_t *s, uint32_t ev_mask)
+{
+    s->skel->data->ev_enabled = ev_mask;
+    return 0;
+}
+
+int sensor_set_rate_limit(sensor_t *s, uint32_t per_exe_per_sec)
+{
+    s->skel->bss->rate_limit = per_exe_per_sec;
+    return 0;
+}
+
+int sensor_exe_add(sensor_t *s, bool deny, const char *path)
+{
+    uint64_t h = sensor_exe_hash(path);
+    uint8_t one = 1;
+    struct bpf_map *m = deny ? s->skel->maps.exe_deny : s->skel->maps.exe_allow;
+    if (bpf_map__update_elem(m, &h, sizeof(h), &one, sizeof(one), BPF_ANY) != 0)
+        return -errno;
+    if (!deny)
+        s->skel->bss->allow_mode = 1;
+    /* the kernel side recomputes each process' verdict when the generation changes */
+    __atomic_add_fetch(&s->skel->data->filter_gen, 1, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+int sensor_list_tasks(sensor_t *s, struct rs_task_seen **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!s->iter_link)
+        return -ENOTSUP;
+    int fd = bpf_iter_create(bpf_link__fd(s->iter_link));
+    if (fd < 0)
+        return -errno;
+    size_t cap = 1024, len = 0;
+    struct rs_task_seen *arr = xmalloc(cap * sizeof(*arr));
+    char buf[sizeof(struct rs_task_seen) * 256];
+    size_t have = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + have, sizeof(buf) - have);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = -errno;
+            close(fd);
+            free(arr);
+            return e;
+        }
+        if (r == 0)
+            break;
+        have += (size_t)r;
+        size_t whole = have / sizeof(struct rs_task_seen);
+        for (size_t i = 0; i < whole; i++) {
+            if (len == cap) {
+                cap *= 2;
+                arr = xrealloc(arr, cap * sizeof(*arr));
+            }
+            memcpy(&arr[len++], buf + i * sizeof(struct rs_task_seen), sizeof(*arr));
+        }
+        size_t used = whole * sizeof(struct rs_task_seen);
+        memmove(buf, buf + used, have - used);
+        have -= used;
+    }
+    close(fd);
+    *out = arr;
+    *n = len;
+    return 0;
+}
