@@ -429,8 +429,6 @@ static int start_http(agent_t *a)
     int rc = http_server_start(a->http);
     if (rc < 0)
         LOG_ERROR("http_failed", "listen=%s errno=%d", listen, -rc);
-    else
-        LOG_INFO("http_listening", "listen=127.0.0.1:%u", (unsigned)http_server_port(a->http));
     return rc;
 }
 
