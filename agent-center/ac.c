@@ -188,7 +188,8 @@ static void ac_free_parts(ac_state_t *ac)
     config_dispose(ac_config_options, ac_config_noptions, &ac->cfg);
 }
 
-/* Every agent stream is a socket: raise the soft descriptor limit to the hard one. */
+/* Every agent stream is a socket (three with TLS: the agent's, and both ends of the socketpair
+ * to gRPC, tls_gate.h): raise the soft descriptor limit to the hard one. */
 static void raise_fd_limit(int64_t want)
 {
     struct rlimit rl;
@@ -199,8 +200,8 @@ static void raise_fd_limit(int64_t want)
     if (rl.rlim_cur != before)
         setrlimit(RLIMIT_NOFILE, &rl);
     if ((int64_t)rl.rlim_cur < want + 64)
-        LOG_WARN("fd_limit_low", "limit=%llu max_connections=%lld (raise LimitNOFILE)",
-                 (unsigned long long)rl.rlim_cur, (long long)want);
+        LOG_WARN("fd_limit_low", "limit=%llu descriptors_needed=%lld (raise LimitNOFILE)",
+                 (unsigned long long)rl.rlim_cur, (long long)want + 64);
 }
 
 int ac_start(ac_state_t *ac)
@@ -230,7 +231,7 @@ int ac_start(ac_state_t *ac)
         snprintf(err, sizeof(err), "grpc.listen: \"%s\" is not host:port", c->grpc_listen);
         goto config_error;
     }
-    raise_fd_limit(c->grpc_max_connections);
+    raise_fd_limit(c->grpc_max_connections * (c->grpc_plaintext_for_tests ? 1 : 3));
     ac->metrics = metrics_registry_new();
     ac->table = conn_table_new(TABLE_BUCKETS);
     producer_opts_t po = {.brokers = c->kafka_brokers,
@@ -258,6 +259,7 @@ int ac_start(ac_state_t *ac)
                           .ca_pem = ca,
                           .cert_pem = cert,
                           .key_pem = key,
+                          .handshake_timeout_ms = c->tls_handshake_timeout_ms,
                           .max_connections = (size_t)c->grpc_max_connections,
                           .max_message = (size_t)c->grpc_max_message_size,
                           .max_records = (size_t)c->grpc_max_records,

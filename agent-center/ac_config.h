@@ -20,6 +20,7 @@ typedef struct {
     char *tls_ca_file;
     char *tls_cert_file;
     char *tls_key_file;
+    int64_t tls_handshake_timeout_ms;
     int64_t grpc_max_connections;
     int64_t grpc_max_message_size;
     int64_t grpc_max_records;

@@ -12,11 +12,13 @@
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
+#include <grpc/grpc_posix.h>
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
+#include "agent-center/tls_gate.h"
 #include "common/log.h"
 #include "common/log_bridge.h"
 #include "common/xalloc.h"
@@ -26,15 +28,15 @@
 
 /* Why a stream ended: the label of rampart_ac_streams_closed_total. */
 typedef enum {
-    END_COMPLETED,      /* agent half-closed, status OK */
-    END_LOST,           /* the connection went away */
-    END_REPLACED,       /* a newer stream of the same agent */
-    END_RESET,          /* admin reset */
-    END_TOO_MANY,       /* max_connections */
-    END_NO_IDENTITY,    /* TLS peer without a CN */
-    END_OVERSIZED,      /* message above max_message */
-    END_SHUTDOWN,       /* SIGTERM */
-    END_INGEST,         /* + ingest_result_t */
+    END_COMPLETED,   /* agent half-closed, status OK */
+    END_LOST,        /* the connection went away */
+    END_REPLACED,    /* a newer stream of the same agent */
+    END_RESET,       /* admin reset */
+    END_TOO_MANY,    /* max_connections */
+    END_NO_IDENTITY, /* TLS peer without a CN */
+    END_OVERSIZED,   /* message above max_message */
+    END_SHUTDOWN,    /* SIGTERM */
+    END_INGEST,      /* + ingest_result_t */
     END_NREASONS = END_INGEST + INGEST_NRESULTS,
 } end_reason_t;
 
@@ -56,6 +58,8 @@ struct transfer {
     transfer_opts_t o;
     char *instance_id;
     grpc_server *server;
+    tls_gate_t *gate;                  /* mutual TLS in front of gRPC; NULL in plaintext mode */
+    grpc_server_credentials *fd_creds; /* insecure: what the gate hands over is plaintext */
     void *method;
     worker_t *workers;
     int nworkers;
@@ -92,9 +96,8 @@ struct transfer {
 
 static const char *end_name(int r)
 {
-    static const char *const names[] = {"completed", "lost",        "replaced",
-                                        "reset",     "too_many",    "no_identity",
-                                        "oversized", "shutdown"};
+    static const char *const names[] = {"completed", "lost",        "replaced",  "reset",
+                                        "too_many",  "no_identity", "oversized", "shutdown"};
     if (r < END_INGEST)
         return names[r];
     return ingest_result_name((ingest_result_t)(r - END_INGEST));
@@ -127,8 +130,8 @@ static void end_stream(transfer_t *t, conn_t *c, int reason, grpc_status_code co
     c->read_done = true;
     metrics_counter_inc(t->m_closed[reason]);
     if (reason == END_REPLACED || reason == END_RESET || reason == END_SHUTDOWN)
-        LOG_INFO("stream_ended", "agent_id=%s peer=%s stream=%llu reason=%s", c->identity,
-                 c->peer, (unsigned long long)c->serial, end_name(reason));
+        LOG_INFO("stream_ended", "agent_id=%s peer=%s stream=%llu reason=%s", c->identity, c->peer,
+                 (unsigned long long)c->serial, end_name(reason));
     else
         LOG_WARN("stream_refused", "agent_id=%s peer=%s stream=%llu reason=%s details=\"%s\"",
                  c->identity[0] ? c->identity : "-", c->peer, (unsigned long long)c->serial,
@@ -222,9 +225,8 @@ static void bind_agent(transfer_t *t, conn_t *c)
     conn_set_metadata(c, c->msg.pd);
     conn_t *old = conn_table_bind(t->o.table, c);
     c->in_table = true;
-    LOG_INFO("agent_connected",
-             "agent_id=%s peer=%s stream=%llu hostname=%s version=%s live=%ld", c->identity,
-             c->peer, (unsigned long long)c->serial, c->hostname, c->version,
+    LOG_INFO("agent_connected", "agent_id=%s peer=%s stream=%llu hostname=%s version=%s live=%ld",
+             c->identity, c->peer, (unsigned long long)c->serial, c->hostname, c->version,
              atomic_load(&t->live));
     if (old) {
         pthread_mutex_lock(&old->mu);
@@ -266,13 +268,13 @@ static void on_recv(transfer_t *t, conn_t *c, int ok)
         grpc_slice_unref(s);
         goto out;
     }
-    ingest_result_t r = ingest_decode(&c->msg, GRPC_SLICE_START_PTR(s), len,
-                                      c->identity[0] ? c->identity : NULL, t->o.max_records,
-                                      t->instance_id);
+    ingest_result_t r =
+        ingest_decode(&c->msg, GRPC_SLICE_START_PTR(s), len, c->identity[0] ? c->identity : NULL,
+                      t->o.max_records, t->instance_id);
     grpc_slice_unref(s);
     if (r != INGEST_OK) {
-        grpc_status_code code = r == INGEST_ID_MISMATCH ? GRPC_STATUS_PERMISSION_DENIED
-                                                        : GRPC_STATUS_INVALID_ARGUMENT;
+        grpc_status_code code =
+            r == INGEST_ID_MISMATCH ? GRPC_STATUS_PERMISSION_DENIED : GRPC_STATUS_INVALID_ARGUMENT;
         char d[256];
         snprintf(d, sizeof(d), "rejected: %s", ingest_result_name(r));
         if (r == INGEST_ID_MISMATCH)
@@ -449,23 +451,20 @@ static void on_generic(transfer_t *t, generic_call_t *g, int ok)
     }
 }
 
-/* The agent id of a TLS peer: the CN of its (verified) client certificate. */
-static int peer_identity(grpc_call *call, char *out, size_t size)
+/* The agent id (CN of its verified client certificate) and real address of a TLS call: gRPC
+ * knows the gate's connection as "fd:N" (tls_gate.h). */
+static int peer_identity(transfer_t *t, const char *grpc_peer, conn_t *c)
 {
-    grpc_auth_context *ctx = grpc_call_auth_context(call);
-    if (!ctx)
+    int fd;
+    char extra;
+    if (!grpc_peer || sscanf(grpc_peer, "fd:%d%c", &fd, &extra) != 1 ||
+        tls_gate_lookup(t->gate, fd, c->identity, sizeof(c->identity), c->peer, sizeof(c->peer)) <
+            0 ||
+        !ingest_id_valid(c->identity)) {
+        c->identity[0] = '\0';
         return -EACCES;
-    grpc_auth_property_iterator it =
-        grpc_auth_context_find_properties_by_name(ctx, GRPC_X509_CN_PROPERTY_NAME);
-    const grpc_auth_property *p = grpc_auth_property_iterator_next(&it);
-    int rc = -EACCES;
-    if (p && p->value && p->value_length < size) {
-        memcpy(out, p->value, p->value_length);
-        out[p->value_length] = '\0';
-        rc = ingest_id_valid(out) ? 0 : -EACCES;
     }
-    grpc_auth_context_release(ctx);
-    return rc;
+    return 0;
 }
 
 static void on_new(worker_t *w, conn_t *c, int ok)
@@ -481,6 +480,7 @@ static void on_new(worker_t *w, conn_t *c, int ok)
     metrics_counter_inc(t->m_opened);
     char *peer = grpc_call_get_peer(c->call);
     snprintf(c->peer, sizeof(c->peer), "%s", peer ? peer : "?");
+    int no_identity = t->gate ? peer_identity(t, peer, c) : 0;
     gpr_free(peer);
     c->connected_ms = now_ms();
     long live = atomic_fetch_add(&t->live, 1) + 1;
@@ -493,7 +493,7 @@ static void on_new(worker_t *w, conn_t *c, int ok)
     if ((size_t)live > t->o.max_connections) {
         end_stream(t, c, END_TOO_MANY, GRPC_STATUS_RESOURCE_EXHAUSTED,
                    "this AgentCenter is at its connection limit; try another");
-    } else if (!t->o.plaintext && peer_identity(c->call, c->identity, sizeof(c->identity)) < 0) {
+    } else if (no_identity) {
         end_stream(t, c, END_NO_IDENTITY, GRPC_STATUS_UNAUTHENTICATED,
                    "client certificate has no usable CN (the agent id)");
     } else {
@@ -643,8 +643,8 @@ static double g_cmd_depth(void *ud)
 
 static void make_metrics(transfer_t *t, metrics_registry_t *m)
 {
-    t->m_opened = metrics_counter(m, "rampart_ac_streams_opened_total", "Agent streams accepted",
-                                  NULL);
+    t->m_opened =
+        metrics_counter(m, "rampart_ac_streams_opened_total", "Agent streams accepted", NULL);
     for (int r = 0; r < END_NREASONS; r++) {
         if (r == END_INGEST + INGEST_OK)
             continue;
@@ -653,13 +653,13 @@ static void make_metrics(transfer_t *t, metrics_registry_t *m)
         t->m_closed[r] = metrics_counter(m, "rampart_ac_streams_closed_total",
                                          "Agent streams ended, by reason", lbl);
     }
-    t->m_messages = metrics_counter(m, "rampart_ac_messages_total",
-                                    "PackagedData messages received", NULL);
+    t->m_messages =
+        metrics_counter(m, "rampart_ac_messages_total", "PackagedData messages received", NULL);
     t->m_msg_bytes = metrics_counter(m, "rampart_ac_received_bytes_total",
                                      "Bytes of PackagedData received", NULL);
-    t->m_rejected_unknown = metrics_counter(m, "rampart_ac_records_rejected_total",
-                                            "Records refused, by reason",
-                                            "reason=\"unknown_data_type\"");
+    t->m_rejected_unknown =
+        metrics_counter(m, "rampart_ac_records_rejected_total", "Records refused, by reason",
+                        "reason=\"unknown_data_type\"");
     t->m_bad_heartbeat = metrics_counter(m, "rampart_ac_heartbeats_unparsed_total",
                                          "Heartbeat records whose payload could not be read "
                                          "(forwarded all the same)",
@@ -670,9 +670,9 @@ static void make_metrics(transfer_t *t, metrics_registry_t *m)
                                             "Records lost, by reason", "reason=\"shutdown\"");
     t->m_cmd_sent = metrics_counter(m, "rampart_ac_commands_total", "Commands to agents, by result",
                                     "result=\"sent\"");
-    t->m_cmd_dropped = metrics_counter(m, "rampart_ac_commands_total",
-                                       "Commands to agents, by result",
-                                       "result=\"dropped_stream_closed\"");
+    t->m_cmd_dropped =
+        metrics_counter(m, "rampart_ac_commands_total", "Commands to agents, by result",
+                        "result=\"dropped_stream_closed\"");
     t->m_unimplemented = metrics_counter(m, "rampart_ac_unknown_method_total",
                                          "Calls to gRPC methods not served here", NULL);
     metrics_gauge_fn(m, "rampart_ac_connections", "Agent streams open now", NULL, g_live, t);
@@ -683,6 +683,13 @@ static void make_metrics(transfer_t *t, metrics_registry_t *m)
 }
 
 /* --- setup -------------------------------------------------------------------------------- */
+
+/* The gate's thread: a connection whose TLS handshake succeeded, as a plaintext descriptor. */
+static void on_gate_conn(void *ud, int fd)
+{
+    transfer_t *t = ud;
+    grpc_server_add_channel_from_fd(t->server, fd, t->fd_creds);
+}
 
 static void arg_int(grpc_arg *a, const char *key, int64_t v)
 {
@@ -737,31 +744,40 @@ transfer_t *transfer_new(const transfer_opts_t *o, char *err, size_t errlen)
     }
     t->method = grpc_server_register_method(t->server, RAMPART_GRPC_TRANSFER_METHOD, NULL,
                                             GRPC_SRM_PAYLOAD_NONE, 0);
-    grpc_server_credentials *creds;
+    int port = 0;
     if (o->plaintext) {
-        creds = grpc_insecure_server_credentials_create();
-    } else {
-        grpc_ssl_pem_key_cert_pair pair = {.private_key = o->key_pem, .cert_chain = o->cert_pem};
-        creds = grpc_ssl_server_credentials_create_ex(
-            o->ca_pem, &pair, 1, GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY, NULL);
-    }
-    int port = creds ? grpc_server_add_http2_port(t->server, o->listen, creds) : 0;
-    if (creds)
+        grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+        port = grpc_server_add_http2_port(t->server, o->listen, creds);
         grpc_server_credentials_release(creds);
+        if (port <= 0)
+            snprintf(err, errlen, "cannot listen on %s", o->listen);
+    } else {
+        /* TLS ends in the gate; gRPC gets each connection as plaintext from a descriptor. */
+        tls_gate_opts_t go = {.listen = o->listen,
+                              .ca_pem = o->ca_pem,
+                              .cert_pem = o->cert_pem,
+                              .key_pem = o->key_pem,
+                              .max_connections = o->max_connections,
+                              .handshake_timeout_ms = o->handshake_timeout_ms,
+                              .handoff = on_gate_conn,
+                              .ud = t,
+                              .metrics = o->metrics};
+        if ((t->gate = tls_gate_new(&go, err, errlen)))
+            port = tls_gate_port(t->gate);
+        t->fd_creds = grpc_insecure_server_credentials_create();
+    }
     if (port <= 0) {
-        snprintf(err, errlen, "cannot listen on %s%s", o->listen,
-                 creds ? "" : " (bad TLS certificate or key)");
         /* Never started: the server must still be shut down before it is destroyed. */
         grpc_server_shutdown_and_notify(t->server, t->workers[0].cq, &t->shutdown_tag);
-        while (grpc_completion_queue_next(t->workers[0].cq, gpr_inf_future(GPR_CLOCK_REALTIME),
-                                          NULL)
-                   .tag != &t->shutdown_tag)
+        while (
+            grpc_completion_queue_next(t->workers[0].cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+                .tag != &t->shutdown_tag)
             ;
         grpc_server_destroy(t->server);
         for (int i = 0; i < t->nworkers; i++) {
             grpc_completion_queue_shutdown(t->workers[i].cq);
-            while (grpc_completion_queue_next(t->workers[i].cq,
-                                              gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+            while (grpc_completion_queue_next(t->workers[i].cq, gpr_inf_future(GPR_CLOCK_REALTIME),
+                                              NULL)
                        .type != GRPC_QUEUE_SHUTDOWN)
                 ;
             grpc_completion_queue_destroy(t->workers[i].cq);
@@ -779,6 +795,11 @@ transfer_t *transfer_new(const transfer_opts_t *o, char *err, size_t errlen)
         pthread_create(&t->workers[i].thread, NULL, worker_main, &t->workers[i]);
     }
     request_generic(t);
+    if (t->gate && tls_gate_start(t->gate) < 0) {
+        snprintf(err, errlen, "cannot start the TLS gate thread");
+        transfer_free(t);
+        return NULL;
+    }
     return t;
 }
 
@@ -820,6 +841,9 @@ size_t transfer_shutdown(transfer_t *t, int64_t drain_ms)
     if (t->shut || !t->server)
         return 0;
     t->shut = true;
+    /* New agents go elsewhere at once; connections already up carry their streams' ends. */
+    if (t->gate)
+        tls_gate_stop_accepting(t->gate);
     atomic_store(&t->shutting_down, true);
     grpc_server_shutdown_and_notify(t->server, t->workers[0].cq, &t->shutdown_tag);
     int64_t deadline = now_ms() + drain_ms;
@@ -879,6 +903,10 @@ void transfer_free(transfer_t *t)
         pthread_join(t->workers[i].thread, NULL);
         grpc_completion_queue_destroy(t->workers[i].cq);
     }
+    /* gRPC has closed its ends by now; what it wrote last still goes out through the gate. */
+    tls_gate_free(t->gate, 2000);
+    if (t->fd_creds)
+        grpc_server_credentials_release(t->fd_creds);
     pthread_mutex_lock(&t->gmu);
     if (t->generic)
         generic_free(t->generic);

@@ -7,8 +7,12 @@
  * reading (back-pressure) until the producer drains (transfer_resume). gRPC's flow control
  * then stops the agent, whose own spool takes over.
  *
- * Identity: with mutual TLS the agent id is the client certificate's CN and every
- * PackagedData must declare that id; in plaintext test mode it is the first declared id.
+ * TLS: agent connections end in the TLS gate (tls_gate.h), which hands gRPC each verified
+ * connection as a plaintext descriptor; gRPC itself serves no TCP port then.
+ *
+ * Identity: with mutual TLS the agent id is the client certificate's CN (looked up in the gate
+ * when the call arrives) and every PackagedData must declare that id; in plaintext test mode
+ * it is the first declared id.
  * A second stream of the same agent replaces the first (conn_table.h).
  *
  * Stream ends, each counted in rampart_ac_streams_closed_total{reason}: the agent's half-close
@@ -33,6 +37,7 @@ typedef struct {
     int threads;
     bool plaintext; /* tests only */
     const char *ca_pem, *cert_pem, *key_pem;
+    int64_t handshake_timeout_ms; /* TLS */
     size_t max_connections;
     size_t max_message;
     size_t max_records;
@@ -63,8 +68,7 @@ void transfer_resume(transfer_t *t);
 /* Queues a serialized Command for agent_id, waiting up to wait_ms for room in its queue.
  * 0 queued; -ENOENT the agent has no stream here; -ETIMEDOUT its queue stayed full;
  * -ENOTCONN its stream is closing. */
-int transfer_command(transfer_t *t, const char *agent_id, const void *cmd, size_t len,
-                     int wait_ms);
+int transfer_command(transfer_t *t, const char *agent_id, const void *cmd, size_t len, int wait_ms);
 /* Ends agent_id's stream (status UNAVAILABLE, so it reconnects). 0 or -ENOENT. */
 int transfer_reset(transfer_t *t, const char *agent_id, const char *why);
 
