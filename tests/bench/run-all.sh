@@ -7,3 +7,4 @@ echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
 "$build/tests/bench/bench_sd" --seconds 5 --connections 8
 "$build/tests/bench/bench_ac" --seconds 10 --agents 100 --rate 2000 --idle 10000
 "$build/tests/bench/hub/bench_hub" --seconds 5
+"$build/tests/bench/agent/bench_agent" --seconds 10
