@@ -43,9 +43,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RP_TASK_FD           3
-#define RP_RECORD_FD         4
-#define RP_MAX_FRAME         (4u * 1024u * 1024u) /* bytes of protobuf after the length prefix */
+#define RP_TASK_FD   3
+#define RP_RECORD_FD 4
+#define RP_MAX_FRAME                                                                               \
+    (1024u * 1024u) /* bytes after the length prefix; = the agent default plugins.max_frame */
 #define RP_FLUSH_BYTES       (64u * 1024u)
 #define RP_FLUSH_INTERVAL_MS 200
 
