@@ -150,8 +150,11 @@ static int cgroup_setup(plugin_host_t *h, const char **why)
     char line[512], rel[400] = "";
     while (f && fgets(line, sizeof(line), f)) {
         if (strncmp(line, "0::", 3) == 0) {
-            snprintf(rel, sizeof(rel), "%s", line + 3);
-            rel[strcspn(rel, "\n")] = '\0';
+            size_t l = strcspn(line + 3, "\n");
+            if (l >= sizeof(rel))
+                l = 0; /* a path this long is not ours to manage */
+            memcpy(rel, line + 3, l);
+            rel[l] = '\0';
         }
     }
     if (f)
