@@ -3,8 +3,9 @@
  *
  *   1. 200 agents over mTLS: every record reaches Kafka with key = agent id, a correct envelope
  *      and the payload byte for byte; a command through the admin API reaches the right agent
- *      and its answer comes back; certificates from another CA and ids that differ from the
- *      certificate are refused; the admin API refuses unsigned requests.
+ *      and its answer comes back; the agent's address is its real one; certificates from
+ *      another CA (counted at the TLS handshake) and ids that differ from the certificate are
+ *      refused; the admin API refuses unsigned requests.
  *   2. The broker stopped (SIGSTOP) for 10 s while agents send: streams pause (back-pressure)
  *      and afterwards every record sent is in Kafka exactly once.
  *   3. Malformed, oversized, unknown-type and empty-id input: refused with a counted reason
@@ -334,6 +335,10 @@ static void test_mtls_200_agents(void **state)
     sleep_ms(2500);
     assert_int_equal(ac_call(0, "GET", "/api/v1/agents/m-00042", NULL, &j), 200);
     assert_string_equal(json_string_value(json_object_get(j, "agent_id")), "m-00042");
+    /* The agent's real address, through the TLS gate (not gRPC's name for the socketpair). */
+    const char *peer = json_string_value(json_object_get(j, "peer"));
+    assert_non_null(peer);
+    assert_true(strncmp(peer, "ipv4:127.0.0.1:", 15) == 0);
     assert_true(jint(j, "last_heartbeat_at") > 0);
     assert_non_null(json_object_get(json_object_get(j, "heartbeat"), "version"));
     assert_int_equal(json_array_size(json_object_get(j, "plugins")), 1);
@@ -392,6 +397,7 @@ static void test_mtls_200_agents(void **state)
     assert_int_equal(jint(sum, "connected"), 0);
     assert_int_equal(jint(sum, "records_sent"), 0);
     json_decref(sum);
+    assert_true(metric(0, "rampart_ac_tls_handshakes_total{result=\"verify_failed\"}") >= 1);
 
     /* A valid certificate declaring someone else's id is refused (PERMISSION_DENIED = 7). */
     const char *liar[] = {"--target",     target,    "--agents", "2",  "--id-prefix", "liar-",
