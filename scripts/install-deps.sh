@@ -26,6 +26,7 @@ DEBS=(
   libargon2-dev
   libhyperscan-dev
   libcmocka-dev
+  libsystemd-dev
   redis-server redis-tools
   kcat
   nodejs npm
