@@ -714,7 +714,9 @@ int BPF_PROG(rs_exit, struct task_struct *p, bool group_dead)
     if (tgid == self_tgid)
         return 0;
     struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-    struct proc_info *pi = bpf_map_lookup_elem(&procs, &tgid);
+    /* built here for a process that never exec'd nor made a record (the mm is still there:
+     * the tracepoint fires before exit_mm) */
+    struct proc_info *pi = proc_get(t, tgid);
     struct rec r;
     if (filter_pass(RS_EV_EXIT, pi) && rec_begin(&r, RS_EV_EXIT, 60) == 0) {
         rec_common(&r, t, pi);

@@ -331,6 +331,11 @@ void format_event(const event_t *ev, enrich_t *en, rp_record_t *r)
         event_str_t argv = event_str(ev, EV_S_ARG0);
         procs_exec(en->procs, h->tgid, h->ppid, h->comm, argv.p, argv.len);
     }
+    char comm[17];
+    memcpy(comm, h->comm, 16);
+    comm[16] = '\0';
+    if (h->ev != RS_EV_EXECVE)
+        procs_note(en->procs, h->tgid, h->ppid, comm);
     rp_record_add_uint(r, "uid", h->uid);
     rp_record_add_uint(r, "euid", h->euid);
     add_str(r, "exe", event_str(ev, EV_S_EXE));
@@ -339,9 +344,6 @@ void format_event(const event_t *ev, enrich_t *en, rp_record_t *r)
     rp_record_add_uint(r, "pgid", h->pgid);
     rp_record_add_uint(r, "tgid", h->tgid);
     rp_record_add_uint(r, "sid", h->sid);
-    char comm[17];
-    memcpy(comm, h->comm, 16);
-    comm[16] = '\0';
     rp_record_add(r, "comm", comm);
     add_str(r, "nodename", event_str(ev, EV_S_NODENAME));
     rp_record_add_uint(r, "sessionid", h->sessionid);

@@ -160,6 +160,19 @@ const proc_t *procs_get(procs_t *p, uint32_t tgid)
     return pr;
 }
 
+void procs_note(procs_t *p, uint32_t tgid, uint32_t ppid, const char *comm)
+{
+    if (tgid == 0 || procs_get(p, tgid))
+        return;
+    proc_t *pr = xcalloc(1, sizeof(*pr));
+    pr->tgid = tgid;
+    pr->ppid = ppid;
+    snprintf(pr->comm, sizeof(pr->comm), "%s", comm);
+    const proc_t *parent = ppid != tgid ? procs_get(p, ppid) : NULL;
+    pr->argv = xstrdup(parent && strcmp(parent->comm, pr->comm) == 0 ? parent->argv : "");
+    put(p, pr);
+}
+
 void procs_exit(procs_t *p, uint32_t tgid)
 {
     proc_free(u64map_del(p->map, tgid));

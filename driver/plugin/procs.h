@@ -27,6 +27,10 @@ void procs_exec(procs_t *p, uint32_t tgid, uint32_t ppid, const char *comm, cons
                 size_t argv_len);
 /* The process, from the table or read from /proc on a miss; NULL when gone. */
 const proc_t *procs_get(procs_t *p, uint32_t tgid);
+/* Makes sure tgid is in the table, from /proc or, when the process is already gone, from
+ * what a record says (ppid, comm); a forked child that is gone inherits its parent's argv
+ * when it still has the parent's comm (fork without exec). */
+void procs_note(procs_t *p, uint32_t tgid, uint32_t ppid, const char *comm);
 /* Forgets a process (its exit record). */
 void procs_exit(procs_t *p, uint32_t tgid);
 /* Writes "tgid.comm<ppid.comm<..." (at most PROCS_TREE_DEPTH links) into out. */
