@@ -263,12 +263,35 @@ rp_plugin_t *rp_plugin_new_fds(const char *name, const char *version, int task_f
 {
     rp_plugin_t *p = xcalloc(1, sizeof(*p));
     p->name = dup_or_empty(name);
+    if (!version) {
+        version = getenv("RAMPART_PLUGIN_VERSION");
+        if (!version || !*version)
+            version = "0";
+    }
     p->version = dup_or_empty(version);
     p->task_fd = task_fd;
     p->record_fd = record_fd;
     pthread_mutex_init(&p->lock, NULL);
     signal(SIGPIPE, SIG_IGN);
     return p;
+}
+
+static volatile sig_atomic_t g_stop; /* the one signal flag; see rp_stop_signals */
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+volatile sig_atomic_t *rp_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    return &g_stop;
 }
 
 rp_plugin_t *rp_plugin_new(const char *name, const char *version)

@@ -38,6 +38,7 @@
 #ifndef RAMPART_PLUGIN_H
 #define RAMPART_PLUGIN_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -63,14 +64,19 @@ typedef struct {
     char *token;       /* never NULL (may be "") */
 } rp_task_t;
 
-/* Uses fd 3 for tasks and fd 4 for records, ignores SIGPIPE. name and version are copied (used
- * in the plugin's log lines and by rp_heartbeat_begin). Never NULL. */
+/* Uses fd 3 for tasks and fd 4 for records, ignores SIGPIPE. name and version are copied;
+ * version NULL takes RAMPART_PLUGIN_VERSION from the environment (the agent sets it), else
+ * "0". Never NULL. */
 rp_plugin_t *rp_plugin_new(const char *name, const char *version);
 /* Same with explicit descriptors (tests; task_fd < 0 means no task input). The fds are not
  * closed by rp_plugin_free. */
 rp_plugin_t *rp_plugin_new_fds(const char *name, const char *version, int task_fd, int record_fd);
 /* Flushes what is buffered (errors ignored) and frees. NULL is fine. */
 void rp_plugin_free(rp_plugin_t *p);
+
+/* Installs SIGTERM and SIGINT handlers (without SA_RESTART, so that rp_task_read returns
+ * -EINTR) that set the returned flag. A plugin's loop stops when it is non-zero. */
+volatile sig_atomic_t *rp_stop_signals(void);
 
 const char *rp_plugin_name(const rp_plugin_t *p);
 const char *rp_plugin_version(const rp_plugin_t *p);

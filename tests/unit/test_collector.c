@@ -27,7 +27,7 @@
 #include "package.h"
 #include "port.h"
 #include "process.h"
-#include "rampart.pb-c.h"
+#include "plugin_records.h"
 #include "service.h"
 #include "user.h"
 
@@ -469,38 +469,6 @@ static void test_config_detail(void **state)
 
 /* --- the engine, over a pipe --- */
 
-static Grpc__Record *read_record(int fd)
-{
-    uint8_t len4[4];
-    size_t off = 0;
-    while (off < 4) {
-        ssize_t k = read(fd, len4 + off, 4 - off);
-        if (k <= 0)
-            return NULL;
-        off += (size_t)k;
-    }
-    uint32_t len = rp_frame_get_len(len4);
-    uint8_t *buf = malloc(len ? len : 1);
-    off = 0;
-    while (off < len) {
-        ssize_t k = read(fd, buf + off, len - off);
-        assert_true(k > 0);
-        off += (size_t)k;
-    }
-    Grpc__Record *r = grpc__record__unpack(NULL, len, buf);
-    free(buf);
-    assert_non_null(r);
-    return r;
-}
-
-static const char *field(const Grpc__Record *r, const char *key)
-{
-    for (size_t i = 0; i < r->data->n_fields; i++)
-        if (strcmp(r->data->fields[i]->key, key) == 0)
-            return r->data->fields[i]->value;
-    return NULL;
-}
-
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -536,24 +504,24 @@ static void test_engine_snapshot(void **state)
     char seqs[32];
     snprintf(seqs, sizeof(seqs), "%llu", (unsigned long long)seq1);
     for (int i = 1; i <= 3; i++) {
-        Grpc__Record *r = read_record(out[0]);
+        Grpc__Record *r = pr_read_record(out[0]);
         assert_int_equal(r->data_type, 5053);
-        assert_string_equal(field(r, "package_seq"), seqs);
+        assert_string_equal(pr_field(r, "package_seq"), seqs);
         char idx[8];
         snprintf(idx, sizeof(idx), "%d", i);
-        assert_string_equal(field(r, "snapshot_index"), idx);
-        assert_string_equal(field(r, "snapshot_total"), "3");
-        assert_non_null(field(r, "command"));
+        assert_string_equal(pr_field(r, "snapshot_index"), idx);
+        assert_string_equal(pr_field(r, "snapshot_total"), "3");
+        assert_non_null(pr_field(r, "command"));
         grpc__record__free_unpacked(r, NULL);
     }
     /* an empty kind: one marker record, 0 of 0, a later package_seq */
     assert_int_equal(collector_run(c, KIND_KMOD, &seq2), 0);
     assert_true(seq2 > seq1);
-    Grpc__Record *r = read_record(out[0]);
+    Grpc__Record *r = pr_read_record(out[0]);
     assert_int_equal(r->data_type, 5062);
-    assert_string_equal(field(r, "snapshot_index"), "0");
-    assert_string_equal(field(r, "snapshot_total"), "0");
-    assert_null(field(r, "name"));
+    assert_string_equal(pr_field(r, "snapshot_index"), "0");
+    assert_string_equal(pr_field(r, "snapshot_total"), "0");
+    assert_null(pr_field(r, "name"));
     grpc__record__free_unpacked(r, NULL);
 
     /* tasks: a known kind runs and is answered; an unknown type is refused */
@@ -561,22 +529,22 @@ static void test_engine_snapshot(void **state)
     assert_int_equal(collector_handle_task(c, &t), 0);
     assert_int_equal(rp_flush(p), 0);
     for (int i = 0; i < 3; i++) {
-        r = read_record(out[0]);
+        r = pr_read_record(out[0]);
         assert_int_equal(r->data_type, 5053);
         grpc__record__free_unpacked(r, NULL);
     }
-    r = read_record(out[0]);
+    r = pr_read_record(out[0]);
     assert_int_equal(r->data_type, 5100);
-    assert_string_equal(field(r, "token"), "tk9");
-    assert_string_equal(field(r, "status"), "succeed");
-    assert_non_null(strstr(field(r, "msg"), "records=3"));
+    assert_string_equal(pr_field(r, "token"), "tk9");
+    assert_string_equal(pr_field(r, "status"), "succeed");
+    assert_non_null(strstr(pr_field(r, "msg"), "records=3"));
     grpc__record__free_unpacked(r, NULL);
     t.data_type = 5057;
     assert_int_equal(collector_handle_task(c, &t), 0);
     assert_int_equal(rp_flush(p), 0);
-    r = read_record(out[0]);
+    r = pr_read_record(out[0]);
     assert_int_equal(r->data_type, 5100);
-    assert_string_equal(field(r, "status"), "failed");
+    assert_string_equal(pr_field(r, "status"), "failed");
     grpc__record__free_unpacked(r, NULL);
 
     /* the loop ends when the agent closes fd 3 */

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "follower.h"
-#include "rampart.pb-c.h"
+#include "plugin_records.h"
 #include "sshd_log.h"
 #include "watcher.h"
 
@@ -291,43 +291,11 @@ static void *run_loop(void *arg)
     return NULL;
 }
 
-static Grpc__Record *read_record(int fd)
-{
-    uint8_t len4[4];
-    size_t off = 0;
-    while (off < 4) {
-        ssize_t k = read(fd, len4 + off, 4 - off);
-        if (k <= 0)
-            return NULL;
-        off += (size_t)k;
-    }
-    uint32_t len = rp_frame_get_len(len4);
-    uint8_t *buf = malloc(len ? len : 1);
-    off = 0;
-    while (off < len) {
-        ssize_t k = read(fd, buf + off, len - off);
-        assert_true(k > 0);
-        off += (size_t)k;
-    }
-    Grpc__Record *r = grpc__record__unpack(NULL, len, buf);
-    free(buf);
-    assert_non_null(r);
-    return r;
-}
-
-static const char *field(const Grpc__Record *r, const char *key)
-{
-    for (size_t i = 0; i < r->data->n_fields; i++)
-        if (strcmp(r->data->fields[i]->key, key) == 0)
-            return r->data->fields[i]->value;
-    return NULL;
-}
-
 /* The next record of data_type dt (others, such as heartbeats, are skipped). */
 static Grpc__Record *next_of(int fd, int dt)
 {
     for (;;) {
-        Grpc__Record *r = read_record(fd);
+        Grpc__Record *r = pr_read_record(fd);
         assert_non_null(r);
         if (r->data_type == dt)
             return r;
@@ -368,7 +336,7 @@ static void test_engine_follows_file(void **state)
     pthread_create(&th, NULL, run_loop, &la);
     /* the heartbeat comes first: the follower has opened the file by the time it is sent */
     Grpc__Record *r = next_of(out[0], 1001);
-    assert_string_equal(field(r, "source"), "file");
+    assert_string_equal(pr_field(r, "source"), "file");
     grpc__record__free_unpacked(r, NULL);
     usleep(100 * 1000);
     append(path, "Nov 23 10:00:01 h CRON[5]: pam_unix(cron:session): session opened\n"
@@ -377,21 +345,21 @@ static void test_engine_follows_file(void **state)
                  "Nov 23 10:00:03 h sshd[4322]: Accepted publickey for alice from 2001:db8::7 "
                  "port 50000 ssh2: RSA SHA256:zz\n");
     r = next_of(out[0], 4000);
-    assert_string_equal(field(r, "status"), "false");
-    assert_string_equal(field(r, "invalid"), "true");
-    assert_string_equal(field(r, "user"), "admin");
-    assert_string_equal(field(r, "sip"), "203.0.113.5");
-    assert_string_equal(field(r, "sport"), "40000");
-    assert_string_equal(field(r, "pid"), "4321");
-    assert_string_equal(field(r, "types"), "password");
-    assert_string_equal(field(r, "source"), "file");
-    assert_non_null(strstr(field(r, "rawlog"), "Failed password"));
+    assert_string_equal(pr_field(r, "status"), "false");
+    assert_string_equal(pr_field(r, "invalid"), "true");
+    assert_string_equal(pr_field(r, "user"), "admin");
+    assert_string_equal(pr_field(r, "sip"), "203.0.113.5");
+    assert_string_equal(pr_field(r, "sport"), "40000");
+    assert_string_equal(pr_field(r, "pid"), "4321");
+    assert_string_equal(pr_field(r, "types"), "password");
+    assert_string_equal(pr_field(r, "source"), "file");
+    assert_non_null(strstr(pr_field(r, "rawlog"), "Failed password"));
     grpc__record__free_unpacked(r, NULL);
     r = next_of(out[0], 4000);
-    assert_string_equal(field(r, "status"), "true");
-    assert_string_equal(field(r, "user"), "alice");
-    assert_string_equal(field(r, "sip"), "2001:db8::7");
-    assert_string_equal(field(r, "extra"), "RSA SHA256:zz");
+    assert_string_equal(pr_field(r, "status"), "true");
+    assert_string_equal(pr_field(r, "user"), "alice");
+    assert_string_equal(pr_field(r, "sip"), "2001:db8::7");
+    assert_string_equal(pr_field(r, "extra"), "RSA SHA256:zz");
     grpc__record__free_unpacked(r, NULL);
 
     /* the agent closes fd 3: the loop ends with -EPIPE */

@@ -20,14 +20,7 @@
 
 #include "rampart.pb-c.h"
 #include "rampart_plugin.h"
-
-static const char *payload_get(const Grpc__Payload *p, const char *key)
-{
-    for (size_t i = 0; i < p->n_fields; i++)
-        if (strcmp(p->fields[i]->key, key) == 0)
-            return p->fields[i]->value;
-    return NULL;
-}
+#include "plugin_records.h"
 
 static Grpc__Record *decode(const uint8_t *b, size_t n)
 {
@@ -56,12 +49,12 @@ static void test_encode_matches_protobuf_c(void **state)
     assert_int_equal(rec->timestamp, 1700000000);
     assert_non_null(rec->data);
     assert_int_equal(rec->data->n_fields, 6);
-    assert_string_equal(payload_get(rec->data, "pid"), "1234");
-    assert_string_equal(payload_get(rec->data, "exe"), "/usr/bin/bash");
-    assert_string_equal(payload_get(rec->data, "cmdline"), "bash -c 42");
-    assert_string_equal(payload_get(rec->data, "neg"), "-7");
-    assert_string_equal(payload_get(rec->data, "big"), "18446744073709551615");
-    assert_string_equal(payload_get(rec->data, "empty"), "");
+    assert_string_equal(pr_field(rec, "pid"), "1234");
+    assert_string_equal(pr_field(rec, "exe"), "/usr/bin/bash");
+    assert_string_equal(pr_field(rec, "cmdline"), "bash -c 42");
+    assert_string_equal(pr_field(rec, "neg"), "-7");
+    assert_string_equal(pr_field(rec, "big"), "18446744073709551615");
+    assert_string_equal(pr_field(rec, "empty"), "");
     /* Same size as protobuf-c packs the decoded message, less 2 bytes: protobuf-c leaves out the
      * empty value of "empty" (tag + zero length), which we write, as Go's map encoder does. */
     size_t again = grpc__record__get_packed_size(rec);
@@ -79,7 +72,7 @@ static void test_encode_matches_protobuf_c(void **state)
     assert_int_equal(rec->data_type, -3);
     assert_true(rec->timestamp > 1600000000);
     assert_int_equal(rec->data->n_fields, 1);
-    assert_string_equal(payload_get(rec->data, "long"), longv);
+    assert_string_equal(pr_field(rec, "long"), longv);
     grpc__record__free_unpacked(rec, NULL);
 
     /* A record with no fields still has data_type, timestamp and an empty payload. */
@@ -112,31 +105,6 @@ static void test_invalid_utf8_replaced(void **state)
     assert_string_equal(rec->data->fields[0]->value, "a?b?c??d???e\xc3\xa9\xf0\x9d\x84\x9e");
     grpc__record__free_unpacked(rec, NULL);
     rp_record_free(r);
-}
-
-/* Reads exactly n bytes. */
-static void read_full(int fd, void *buf, size_t n)
-{
-    size_t off = 0;
-    while (off < n) {
-        ssize_t k = read(fd, (char *)buf + off, n - off);
-        assert_true(k > 0);
-        off += (size_t)k;
-    }
-}
-
-/* Reads one frame from fd and decodes it. */
-static Grpc__Record *read_frame(int fd)
-{
-    uint8_t len4[4];
-    read_full(fd, len4, 4);
-    uint32_t len = rp_frame_get_len(len4);
-    assert_true(len <= RP_MAX_FRAME);
-    uint8_t *buf = malloc(len ? len : 1);
-    read_full(fd, buf, len);
-    Grpc__Record *rec = decode(buf, len);
-    free(buf);
-    return rec;
 }
 
 static size_t pending_bytes(int fd)
@@ -178,11 +146,11 @@ static void test_frames_through_pipe(void **state)
     assert_int_equal(pending_bytes(pfd[0]), 0);
     assert_int_equal(rp_flush(p), 0);
     for (int i = 0; i < 3; i++) {
-        Grpc__Record *rec = read_frame(pfd[0]);
+        Grpc__Record *rec = pr_read_record(pfd[0]);
         assert_int_equal(rec->data_type, 100 + i);
         char want[8];
         snprintf(want, sizeof(want), "%d", i);
-        assert_string_equal(payload_get(rec->data, "seq"), want);
+        assert_string_equal(pr_field(rec, "seq"), want);
         grpc__record__free_unpacked(rec, NULL);
     }
     /* Filling past RP_FLUSH_BYTES writes without an explicit flush. */
@@ -235,17 +203,17 @@ static void test_frames_through_pipe(void **state)
     rp_task_t t = {.data_type = 5050, .object_name = "t", .data = "", .token = "tok-1"};
     assert_int_equal(rp_task_reply(p, &t, false, "no such kind"), 0);
     assert_int_equal(rp_flush(p), 0);
-    Grpc__Record *rec = read_frame(pfd[0]);
+    Grpc__Record *rec = pr_read_record(pfd[0]);
     assert_int_equal(rec->data_type, RP_DATA_TYPE_PLUGIN_HEARTBEAT);
-    assert_string_equal(payload_get(rec->data, "sdk_records"), "103");
-    assert_string_equal(payload_get(rec->data, "sdk_refused"), "2");
-    assert_string_equal(payload_get(rec->data, "queue"), "3");
+    assert_string_equal(pr_field(rec, "sdk_records"), "103");
+    assert_string_equal(pr_field(rec, "sdk_refused"), "2");
+    assert_string_equal(pr_field(rec, "queue"), "3");
     grpc__record__free_unpacked(rec, NULL);
-    rec = read_frame(pfd[0]);
+    rec = pr_read_record(pfd[0]);
     assert_int_equal(rec->data_type, RP_DATA_TYPE_TASK_RESULT);
-    assert_string_equal(payload_get(rec->data, "token"), "tok-1");
-    assert_string_equal(payload_get(rec->data, "status"), "failed");
-    assert_string_equal(payload_get(rec->data, "msg"), "no such kind");
+    assert_string_equal(pr_field(rec, "token"), "tok-1");
+    assert_string_equal(pr_field(rec, "status"), "failed");
+    assert_string_equal(pr_field(rec, "msg"), "no such kind");
     grpc__record__free_unpacked(rec, NULL);
 
     /* The agent goes away: EPIPE, and the plugin says it is closed. */
@@ -358,7 +326,7 @@ static void test_tasks(void **state)
     assert_int_equal(rp_record_end(p, r), 0);
     assert_int_equal(pending_bytes(out[0]), 0);
     assert_int_equal(rp_task_read(p, 0, &t), 0);
-    Grpc__Record *rec = read_frame(out[0]);
+    Grpc__Record *rec = pr_read_record(out[0]);
     assert_int_equal(rec->data_type, 42);
     grpc__record__free_unpacked(rec, NULL);
     rp_record_free(r);
@@ -407,9 +375,9 @@ static void *reader(void *arg)
     reader_arg_t *a = arg;
     a->in_order = true;
     for (int k = 0; k < NTHREADS * PER_THREAD; k++) {
-        Grpc__Record *rec = read_frame(a->fd);
-        int t = atoi(payload_get(rec->data, "thread"));
-        int seq = atoi(payload_get(rec->data, "seq"));
+        Grpc__Record *rec = pr_read_record(a->fd);
+        int t = atoi(pr_field(rec, "thread"));
+        int seq = atoi(pr_field(rec, "seq"));
         if (t < 0 || t >= NTHREADS || seq != a->next[t])
             a->in_order = false;
         else

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "package.h"
 #include "port.h"
 #include "process.h"
+#include "rampart_plugin_detail.h"
 #include "service.h"
 #include "user.h"
 
@@ -60,42 +60,12 @@ int collector_kind_by_name(const char *name)
     return -1;
 }
 
-static int json_seconds(json_t *v, const char *what, int64_t min, int64_t max, int64_t *out,
-                        char *err, size_t errlen)
-{
-    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-        snprintf(err, errlen, "%s: expected an integer in [%" PRId64 ", %" PRId64 "]", what, min,
-                 max);
-        return -EINVAL;
-    }
-    *out = (int64_t)json_integer_value(v);
-    return 0;
-}
-
-static int json_path(json_t *v, const char *what, char *dst, size_t dstlen, char *err,
-                     size_t errlen)
-{
-    const char *s = json_string_value(v);
-    if (!s || strlen(s) >= dstlen) {
-        snprintf(err, errlen, "%s: expected a string shorter than %zu bytes", what, dstlen);
-        return -EINVAL;
-    }
-    snprintf(dst, dstlen, "%s", s);
-    return 0;
-}
-
 int collector_config_from_detail(collector_config_t *cfg, const char *detail, char *err,
                                  size_t errlen)
 {
-    if (!detail || !*detail)
-        return 0;
-    json_error_t jerr;
-    json_t *root = json_loads(detail, 0, &jerr);
-    if (!root || !json_is_object(root)) {
-        snprintf(err, errlen, "DETAIL is not a JSON object: %s", root ? "" : jerr.text);
-        json_decref(root);
-        return -EINVAL;
-    }
+    json_t *root = rp_detail_parse(detail, err, errlen);
+    if (!root)
+        return err[0] ? -EINVAL : 0;
     int rc = 0;
     const char *key;
     json_t *v;
@@ -117,22 +87,23 @@ int collector_config_from_detail(collector_config_t *cfg, const char *detail, ch
                     rc = -EINVAL;
                     break;
                 }
-                rc = json_seconds(kv, kn, 0, 30LL * 86400, &cfg->interval_s[k], err, errlen);
+                rc = rp_detail_int(kv, kn, 0, 30LL * 86400, &cfg->interval_s[k], err, errlen);
                 if (rc < 0)
                     break;
             }
         } else if (strcmp(key, "max_rate") == 0) {
-            rc = json_seconds(v, key, 1, 1000000, &cfg->max_rate, err, errlen);
+            rc = rp_detail_int(v, key, 1, 1000000, &cfg->max_rate, err, errlen);
         } else if (strcmp(key, "start_jitter") == 0) {
-            rc = json_seconds(v, key, 0, 86400, &cfg->start_jitter_s, err, errlen);
+            rc = rp_detail_int(v, key, 0, 86400, &cfg->start_jitter_s, err, errlen);
         } else if (strcmp(key, "heartbeat") == 0) {
-            rc = json_seconds(v, key, 1, 86400, &cfg->heartbeat_s, err, errlen);
+            rc = rp_detail_int(v, key, 1, 86400, &cfg->heartbeat_s, err, errlen);
         } else if (strcmp(key, "root") == 0) {
-            rc = json_path(v, key, cfg->root, sizeof(cfg->root), err, errlen);
+            rc = rp_detail_string(v, key, cfg->root, sizeof(cfg->root), err, errlen);
         } else if (strcmp(key, "proc_root") == 0) {
-            rc = json_path(v, key, cfg->proc_root, sizeof(cfg->proc_root), err, errlen);
+            rc = rp_detail_string(v, key, cfg->proc_root, sizeof(cfg->proc_root), err, errlen);
         } else if (strcmp(key, "docker_socket") == 0) {
-            rc = json_path(v, key, cfg->docker_socket, sizeof(cfg->docker_socket), err, errlen);
+            rc = rp_detail_string(v, key, cfg->docker_socket, sizeof(cfg->docker_socket), err,
+                                  errlen);
         } else {
             snprintf(err, errlen, "%s: unknown key", key);
             rc = -EINVAL;

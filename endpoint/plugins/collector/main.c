@@ -2,10 +2,7 @@
  * environment variable the agent sets (JSON, docs/plugins.md); fd 3 and fd 4 are the agent's
  * pipes. Exits when the agent closes them, or on SIGTERM/SIGINT. */
 #include <errno.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,18 +10,8 @@
 #include "common/log.h"
 #include "rampart_plugin.h"
 
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig)
+int main(void)
 {
-    (void)sig;
-    g_stop = 1;
-}
-
-int main(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
     log_init("collector", LOG_LEVEL_INFO, 2);
     collector_config_t cfg;
     collector_config_defaults(&cfg);
@@ -33,14 +20,9 @@ int main(int argc, char **argv)
         LOG_ERROR("bad_config", "reason=\"%s\"", err);
         return 2;
     }
-    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: waits end with EINTR */
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
     srandom((unsigned)time(NULL) ^ (unsigned)getpid());
-
-    const char *ver = getenv("RAMPART_PLUGIN_VERSION");
-    rp_plugin_t *p = rp_plugin_new("collector", ver && *ver ? ver : RAMPART_VERSION);
-    collector_t *c = collector_new(&cfg, p, &g_stop);
+    rp_plugin_t *p = rp_plugin_new("collector", NULL);
+    collector_t *c = collector_new(&cfg, p, rp_stop_signals());
     LOG_INFO("started", "version=%s max_rate=%lld", rp_plugin_version(p), (long long)cfg.max_rate);
     int rc = collector_loop(c);
     LOG_INFO("stopped", "reason=%s",

@@ -2,25 +2,14 @@
  * DETAIL environment variable the agent sets (JSON, docs/plugins.md); fd 3 and fd 4 are the
  * agent's pipes. Exits when the agent closes them, or on SIGTERM/SIGINT. */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 
 #include "common/log.h"
 #include "rampart_plugin.h"
 #include "watcher.h"
 
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig)
+int main(void)
 {
-    (void)sig;
-    g_stop = 1;
-}
-
-int main(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
     log_init("journal", LOG_LEVEL_INFO, 2);
     watcher_config_t cfg;
     watcher_config_defaults(&cfg);
@@ -29,12 +18,8 @@ int main(int argc, char **argv)
         LOG_ERROR("bad_config", "reason=\"%s\"", err);
         return 2;
     }
-    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: waits end with EINTR */
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    const char *ver = getenv("RAMPART_PLUGIN_VERSION");
-    rp_plugin_t *p = rp_plugin_new("journal", ver && *ver ? ver : RAMPART_VERSION);
-    watcher_t *w = watcher_new(&cfg, p, &g_stop);
+    rp_plugin_t *p = rp_plugin_new("journal", NULL);
+    watcher_t *w = watcher_new(&cfg, p, rp_stop_signals());
     LOG_INFO("started", "version=%s source=%s", rp_plugin_version(p), watcher_source_name(w));
     int rc = watcher_loop(w);
     LOG_INFO("stopped", "reason=%s",

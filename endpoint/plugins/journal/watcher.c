@@ -1,7 +1,6 @@
 #include "watcher.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "common/xalloc.h"
 #include "follower.h"
 #include "journal_source.h"
+#include "rampart_plugin_detail.h"
 
 void watcher_config_defaults(watcher_config_t *cfg)
 {
@@ -24,22 +24,16 @@ void watcher_config_defaults(watcher_config_t *cfg)
 
 int watcher_config_from_detail(watcher_config_t *cfg, const char *detail, char *err, size_t errlen)
 {
-    if (!detail || !*detail)
-        return 0;
-    json_error_t jerr;
-    json_t *root = json_loads(detail, 0, &jerr);
-    if (!root || !json_is_object(root)) {
-        snprintf(err, errlen, "DETAIL is not a JSON object: %s", root ? "" : jerr.text);
-        json_decref(root);
-        return -EINVAL;
-    }
+    json_t *root = rp_detail_parse(detail, err, errlen);
+    if (!root)
+        return err[0] ? -EINVAL : 0;
     int rc = 0;
     const char *key;
     json_t *v;
     json_object_foreach(root, key, v)
     {
-        const char *s = json_string_value(v);
         if (strcmp(key, "source") == 0) {
+            const char *s = json_string_value(v);
             if (s && strcmp(s, "auto") == 0)
                 cfg->source = WATCHER_AUTO;
             else if (s && strcmp(s, "journal") == 0)
@@ -51,32 +45,13 @@ int watcher_config_from_detail(watcher_config_t *cfg, const char *detail, char *
                 rc = -EINVAL;
             }
         } else if (strcmp(key, "auth_log") == 0) {
-            if (!s || !*s || strlen(s) >= sizeof(cfg->auth_log)) {
-                snprintf(err, errlen, "auth_log: expected a path shorter than %zu bytes",
-                         sizeof(cfg->auth_log));
-                rc = -EINVAL;
-            } else {
-                snprintf(cfg->auth_log, sizeof(cfg->auth_log), "%s", s);
-            }
+            rc = rp_detail_string(v, key, cfg->auth_log, sizeof(cfg->auth_log), err, errlen);
         } else if (strcmp(key, "from_start") == 0) {
-            if (!json_is_boolean(v)) {
-                snprintf(err, errlen, "from_start: expected true or false");
-                rc = -EINVAL;
-            } else {
-                cfg->from_start = json_is_true(v);
-            }
-        } else if (strcmp(key, "poll_ms") == 0 || strcmp(key, "heartbeat") == 0) {
-            bool poll = key[0] == 'p';
-            int64_t lo = poll ? 10 : 1, hi = poll ? 60000 : 86400;
-            if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
-                snprintf(err, errlen, "%s: expected an integer in [%lld, %lld]", key, (long long)lo,
-                         (long long)hi);
-                rc = -EINVAL;
-            } else if (poll) {
-                cfg->poll_ms = json_integer_value(v);
-            } else {
-                cfg->heartbeat_s = json_integer_value(v);
-            }
+            rc = rp_detail_bool(v, key, &cfg->from_start, err, errlen);
+        } else if (strcmp(key, "poll_ms") == 0) {
+            rc = rp_detail_int(v, key, 10, 60000, &cfg->poll_ms, err, errlen);
+        } else if (strcmp(key, "heartbeat") == 0) {
+            rc = rp_detail_int(v, key, 1, 86400, &cfg->heartbeat_s, err, errlen);
         } else {
             snprintf(err, errlen, "%s: unknown key", key);
             rc = -EINVAL;
