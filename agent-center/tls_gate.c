@@ -788,11 +788,18 @@ static void run_ready(tls_gate_t *g)
     }
 }
 
+/* Frees the closed connections, except those still on the ready list (the next run_ready
+ * drops them from it). */
 static void reap(tls_gate_t *g)
 {
-    while (g->dead) {
-        gconn_t *c = g->dead;
-        g->dead = c->dead_next;
+    gconn_t **pp = &g->dead;
+    while (*pp) {
+        gconn_t *c = *pp;
+        if (c->in_ready) {
+            pp = &c->dead_next;
+            continue;
+        }
+        *pp = c->dead_next;
         free(c);
     }
 }
@@ -843,6 +850,9 @@ static void *gate_main(void *arg)
     }
     while (g->all)
         conn_close(g, g->all, true);
+    for (gconn_t *c = g->ready; c; c = c->ready_next)
+        c->in_ready = false;
+    g->ready = NULL;
     reap(g);
     return NULL;
 }
