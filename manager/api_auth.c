@@ -89,6 +89,7 @@ void api_login(ctx_t *c)
     role_t role = ok ? role_parse(json_string_value(json_object_get(doc, "role"))) : ROLE_NONE;
     json_decref(doc);
     json_decref(b);
+    user = c->id.user; /* b (which held it) is gone */
     if (!ok || role == ROLE_NONE) {
         auth_login_failed(c->m->auth, user, ip);
         LOG_WARN("login_failed", "user=%s peer=%s", user, ip);
