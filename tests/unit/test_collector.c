@@ -169,6 +169,7 @@ static void test_users(void **state)
     assert_string_equal(asset_get(a, "info"), "Alice A,,,");
     assert_string_equal(asset_get(a, "home"), "/home/alice");
     assert_string_equal(asset_get(a, "shell"), "/bin/zsh");
+    assert_null(asset_get(a, "password"));
 
     const char shadow[] =
         "root:$y$j9T$abc$defghijklmnopqrstuvwxyz:19000:0:99999:7:::\n"

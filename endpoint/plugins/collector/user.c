@@ -111,7 +111,8 @@ void user_parse_passwd(const char *text, size_t len, asset_set_t *out)
             continue;
         asset_t *a = asset_set_add(out);
         for (int i = 0; i < 7; i++)
-            asset_addn(a, keys[i], f[i], fl[i]);
+            if (i != 1) /* never the password field: old systems keep the hash there */
+                asset_addn(a, keys[i], f[i], fl[i]);
     }
 }
 

@@ -23,7 +23,7 @@ void user_map_parse(user_map_t *m, const char *text, size_t len);
 const char *user_map_name(const user_map_t *m, long uid);
 void user_map_dispose(user_map_t *m);
 
-/* One item per passwd line: username, password (x), uid, gid, info, home, shell. */
+/* One item per passwd line: username, uid, gid, info, home, shell (never the password field). */
 void user_parse_passwd(const char *text, size_t len, asset_set_t *out);
 /* Adds password_status (ok | locked | empty | no_password), hash_algo, last_change_days,
  * expire_days to the items whose username has a shadow line. */
