@@ -27,6 +27,7 @@ DEBS=(
   libhyperscan-dev
   libcmocka-dev
   libsystemd-dev
+  librpm-dev rpm
   redis-server redis-tools
   kcat
   nodejs npm

@@ -255,6 +255,56 @@ static void test_packages_real(void **state)
     asset_set_dispose(&s);
 }
 
+/* An rpm database made with rpm's own tools (rpmbuild, rpm --initdb, rpm -i --justdb) under a
+ * temporary root, read through librpm. */
+static void test_rpm_database(void **state)
+{
+    (void)state;
+    if (!package_rpm_supported() || system("command -v rpmbuild >/dev/null && command -v rpm "
+                                           ">/dev/null") != 0)
+        skip(); /* built without librpm, or no rpm tools to make a database with */
+    char root[] = "/tmp/rampart-rpm-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    char cmd[4096], spec[600];
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s/top/SPECS' '%s/var/lib/rpm'", root, root);
+    assert_int_equal(system(cmd), 0);
+    snprintf(spec, sizeof(spec), "%s/top/SPECS/t.spec", root);
+    FILE *f = fopen(spec, "w");
+    assert_non_null(f);
+    fputs("Name: rampart-test-pkg\nVersion: 1.2.3\nRelease: 4\nEpoch: 2\nSummary: t\n"
+          "License: MIT\nBuildArch: noarch\nVendor: Rampart Tests\nGroup: Testing\n"
+          "%description\nt\n%files\n",
+          f);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && rpmbuild --define '_topdir %s/top' -bb top/SPECS/t.spec >build.log 2>&1"
+             " && rpm --dbpath '%s/var/lib/rpm' --initdb && rpm --dbpath '%s/var/lib/rpm' -i "
+             "--nodeps --justdb top/RPMS/noarch/*.rpm >>build.log 2>&1",
+             root, root, root, root);
+    assert_int_equal(system(cmd), 0);
+    assert_string_equal(package_rpm_dbpath(root), "/var/lib/rpm");
+    asset_set_t s = {0};
+    assert_int_equal(package_collect(root, &s), 0); /* no dpkg there: rpm only */
+    assert_int_equal(s.n, 1);
+    const asset_t *a = asset_set_find(&s, "name", "rampart-test-pkg");
+    assert_non_null(a);
+    assert_string_equal(asset_get(a, "sversion"), "2:1.2.3-4");
+    assert_string_equal(asset_get(a, "source"), "rpm");
+    assert_string_equal(asset_get(a, "arch"), "noarch");
+    assert_string_equal(asset_get(a, "vendor"), "Rampart Tests");
+    assert_string_equal(asset_get(a, "section"), "Testing");
+    assert_non_null(strstr(asset_get(a, "origin"), "rampart-test-pkg-1.2.3-4"));
+    asset_set_dispose(&s);
+    /* a database that is not one */
+    char bad[600];
+    snprintf(bad, sizeof(bad), "%s/top", root);
+    (void)package_collect_rpm("", bad, &s); /* an error or nothing, never a package */
+    assert_int_equal(s.n, 0);
+    asset_set_dispose(&s);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_cron_services_real(void **state)
 {
     (void)state;
@@ -344,9 +394,10 @@ static void test_netif_kmod_real(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_process_real),       cmocka_unit_test(test_ports_real),
-        cmocka_unit_test(test_users_real),         cmocka_unit_test(test_packages_real),
-        cmocka_unit_test(test_cron_services_real), cmocka_unit_test(test_netif_kmod_real),
+        cmocka_unit_test(test_process_real),    cmocka_unit_test(test_ports_real),
+        cmocka_unit_test(test_users_real),      cmocka_unit_test(test_packages_real),
+        cmocka_unit_test(test_rpm_database),    cmocka_unit_test(test_cron_services_real),
+        cmocka_unit_test(test_netif_kmod_real),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "textfile.h"
 
@@ -76,15 +77,40 @@ void package_parse_dpkg(const char *text, size_t len, asset_set_t *out)
     end_stanza(out, open);
 }
 
+const char *package_rpm_dbpath(const char *root)
+{
+    static const char *const dirs[] = {"/usr/lib/sysimage/rpm", "/var/lib/rpm"};
+    static const char *const files[] = {"rpmdb.sqlite", "Packages.db", "Packages"};
+    for (size_t d = 0; d < 2; d++) {
+        for (size_t f = 0; f < 3; f++) {
+            char path[4096 + 64];
+            struct stat st;
+            snprintf(path, sizeof(path), "%s%s/%s", root, dirs[d], files[f]);
+            if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+                return dirs[d];
+        }
+    }
+    return NULL;
+}
+
 int package_collect(const char *root, asset_set_t *out)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/var/lib/dpkg/status", root);
     size_t len;
+    int rc = 0;
     char *txt = textfile_read(path, 256 << 20, &len);
-    if (!txt)
-        return errno == ENOENT ? 0 : -errno;
-    package_parse_dpkg(txt, len, out);
-    free(txt);
-    return 0;
+    if (txt) {
+        package_parse_dpkg(txt, len, out);
+        free(txt);
+    } else if (errno != ENOENT) {
+        rc = -errno;
+    }
+    const char *db = package_rpm_dbpath(root);
+    if (db) {
+        int r = package_collect_rpm(root, db, out);
+        if (r < 0)
+            rc = r;
+    }
+    return rc;
 }
