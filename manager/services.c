@@ -12,7 +12,8 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 
-#define ANSWER_MAX (1 << 20)
+#define ANSWER_MAX      (1 << 20)
+#define CALL_TIMEOUT_MS 15000L
 
 struct services {
     char **addrs;
@@ -70,7 +71,7 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
 
 /* One HTTP exchange. headers may be NULL. */
 static int http_do(services_t *s, const char *method, const char *url, struct curl_slist *headers,
-                   const void *body, size_t len, long *status, json_t **resp)
+                   const void *body, size_t len, long total_ms, long *status, json_t **resp)
 {
     CURL *h = curl_easy_init();
     if (!h)
@@ -79,7 +80,7 @@ static int http_do(services_t *s, const char *method, const char *url, struct cu
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)s->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, total_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)s->timeout_ms);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &k);
@@ -112,7 +113,7 @@ static json_t *sd_get(services_t *s, const char *path)
         snprintf(url, sizeof(url), "http://%s%s", s->addrs[i], path);
         long st = 0;
         json_t *j = NULL;
-        if (http_do(s, "GET", url, NULL, NULL, 0, &st, &j) == 0 && st == 200 && j)
+        if (http_do(s, "GET", url, NULL, NULL, 0, s->timeout_ms, &st, &j) == 0 && st == 200 && j)
             return j;
         json_decref(j);
     }
@@ -201,7 +202,9 @@ int services_call(services_t *s, const char *method, const char *hostport, const
     hdr = curl_slist_append(hdr, "Expect:");
     char url[1024];
     snprintf(url, sizeof(url), "http://%s%s", hostport, path);
-    rc = http_do(s, method, url, hdr, body ? body : "", body ? len : 0, status, resp);
+    /* A hub compiles its whole ruleset before it answers a push: allow for it. */
+    rc = http_do(s, method, url, hdr, body ? body : "", body ? len : 0, CALL_TIMEOUT_MS, status,
+                 resp);
     curl_slist_free_all(hdr);
     return rc;
 }
@@ -211,7 +214,7 @@ long services_health(services_t *s, const char *hostport, json_t **resp)
     char url[300];
     snprintf(url, sizeof(url), "http://%s/health", hostport);
     long st = 0;
-    if (http_do(s, "GET", url, NULL, NULL, 0, &st, resp) < 0)
+    if (http_do(s, "GET", url, NULL, NULL, 0, s->timeout_ms, &st, resp) < 0)
         return 0;
     return st;
 }

@@ -3,7 +3,9 @@
  * Look-ups go to service discovery's unsigned GET /api/v1/services[/{name}] (the instances
  * with their metadata, which common/sd_client does not return: AgentCenters publish their
  * admin port there). Calls to AgentCenters' and hubs' admin APIs are signed with the manager's
- * access key (common/hmac.h). Every call has a timeout and a bounded answer (1 MiB). */
+ * access key (common/hmac.h). Every call has a timeout (look-ups and health: the one given
+ * to services_new; signed calls: 15 s, as a hub compiles its rules before answering a push) and
+ * a bounded answer (1 MiB). */
 #ifndef RAMPART_MGR_SERVICES_H
 #define RAMPART_MGR_SERVICES_H
 

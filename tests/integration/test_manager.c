@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "envelope.pb-c.h"
+#include "rampart.pb-c.h"
 #include "tests/harness/harness.h"
 
 #define ADMIN_PW "integration-admin-pw-1"
@@ -38,7 +40,8 @@ static struct {
     uint16_t redis_port, sd_port, mongo_port, http_port, ac_grpc, ac_http;
     char bootstrap[256], mongo_uri[128], keys_path[512], sk[80], secret_path[512], jwt_secret[80];
     char console_dir[600], base[64], admin_token[2048];
-    harness_proc_t *redis, *kafka, *mongo, *sd, *ac, *mgr, *sim;
+    harness_proc_t *redis, *kafka, *mongo, *sd, *ac, *mgr, *sim, *hub;
+    uint16_t hub_port;
 } W;
 
 /* ---- HTTP helpers ------------------------------------------------------------------------- */
@@ -236,6 +239,7 @@ static int teardown(void **state)
 {
     (void)state;
     harness_stop(W.sim);
+    harness_stop(W.hub);
     int st = harness_stop(W.mgr);
     harness_stop(W.ac);
     harness_stop(W.sd);
@@ -766,6 +770,214 @@ static void test_alerts(void **state)
     json_decref(j);
 }
 
+/* The source tree is where this file is (CMake passes absolute paths). */
+static void source_dir(char *out, size_t size)
+{
+    const char *me = __FILE__, *cut = strstr(me, "/tests/integration/");
+    snprintf(out, size, "%.*s", (int)(cut - me), me);
+}
+
+static void produce_state(rd_kafka_t *p, const char *agent, int dt, const char **kv, size_t n)
+{
+    Grpc__Payload pl = GRPC__PAYLOAD__INIT;
+    Grpc__Payload__FieldsEntry ent[8], *ptr[8];
+    char keys[8][64];
+    for (size_t i = 0; i < n; i++) {
+        grpc__payload__fields_entry__init(&ent[i]);
+        const char *eq = strchr(kv[i], '=');
+        snprintf(keys[i], sizeof(keys[i]), "%.*s", (int)(eq - kv[i]), kv[i]);
+        ent[i].key = keys[i];
+        ent[i].value = (char *)eq + 1;
+        ptr[i] = &ent[i];
+    }
+    pl.fields = ptr;
+    pl.n_fields = n;
+    uint8_t pbuf[2048], ebuf[2600];
+    size_t plen = grpc__payload__pack(&pl, pbuf);
+    Rampart__Envelope env = RAMPART__ENVELOPE__INIT;
+    env.data_type = dt;
+    env.agent_time = time(NULL);
+    env.server_time = time(NULL);
+    env.agent_id = (char *)agent;
+    env.hostname = "asset-host";
+    env.payload.data = pbuf;
+    env.payload.len = plen;
+    size_t len = rampart__envelope__pack(&env, ebuf);
+    assert_int_equal(rd_kafka_producev(p, RD_KAFKA_V_TOPIC("rampart.state"),
+                                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                       RD_KAFKA_V_VALUE(ebuf, len),
+                                       RD_KAFKA_V_KEY(agent, strlen(agent)), RD_KAFKA_V_END),
+                     0);
+}
+
+static void test_assets(void **state)
+{
+    (void)state;
+    char err[256];
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    rd_kafka_conf_set(c, "bootstrap.servers", W.bootstrap, err, sizeof(err));
+    rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
+    assert_non_null(p);
+    const char *pkg[] = {"name=openssl", "version=3.0.11", "type=dpkg"};
+    const char *port[] = {"sport=22", "protocol=6", "exe=/usr/sbin/sshd"};
+    const char *user[] = {"username=deploy", "uid=1001"};
+    const char *odd[] = {"$where=1", "a.b=2", "name=odd-pkg"};
+    for (int round = 0; round < 2; round++) { /* a snapshot reported twice stays one item */
+        produce_state(p, "asset-1", 5055, pkg, 3);
+        produce_state(p, "asset-1", 5051, port, 3);
+        produce_state(p, "asset-2", 5052, user, 2);
+        produce_state(p, "asset-2", 5055, odd, 3);
+    }
+    static const uint8_t garbage[] = {0x0a, 0xff, 0xff, 0xff};
+    rd_kafka_producev(p, RD_KAFKA_V_TOPIC("rampart.state"),
+                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                      RD_KAFKA_V_VALUE((void *)garbage, sizeof(garbage)), RD_KAFKA_V_END);
+    assert_int_equal(rd_kafka_flush(p, 10000), 0);
+    rd_kafka_destroy(p);
+    int one = 1, two = 2;
+    json_t *j = poll_until("/api/v1/assets?type=software&name=openssl", total_is, &one, 15000);
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), 1);
+    json_t *it = json_array_get(json_object_get(j, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(it, "agent_id")), "asset-1");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(it, "fields"), "version")), "3.0.11");
+    json_decref(j);
+    j = poll_until("/api/v1/assets?type=port&name=22", total_is, &one, 5000);
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), 1);
+    json_decref(j);
+    j = poll_until("/api/v1/hosts/asset-2/assets", total_is, &two, 5000);
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), 2);
+    json_decref(j);
+    /* Odd payload keys are stored under safe names. */
+    j = poll_until("/api/v1/assets?type=software&name=odd-pkg", total_is, &one, 5000);
+    json_t *f = json_object_get(json_array_get(json_object_get(j, "items"), 0), "fields");
+    assert_string_equal(json_string_value(json_object_get(f, "_where")), "1");
+    assert_string_equal(json_string_value(json_object_get(f, "a_b")), "2");
+    json_decref(j);
+    assert_int_equal(call("GET", "/api/v1/assets?type=nosuch", W.admin_token, NULL, &j), 400);
+    json_decref(j);
+}
+
+static long hub_whitelist(json_t **out)
+{
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/api/v1/whitelist", (unsigned)W.hub_port);
+    harness_http_response_t r;
+    harness_http_signed("GET", url, NULL, 0, "rampart-test", W.sk, 0, &r);
+    *out = r.body ? json_loads(r.body, 0, NULL) : NULL;
+    long st = r.status;
+    harness_http_response_free(&r);
+    return st;
+}
+
+/* Whether the hub's whitelist in force holds an entry whose id starts with prefix. */
+static bool hub_has(const char *prefix)
+{
+    json_t *j = NULL;
+    bool found = false;
+    if (hub_whitelist(&j) == 200) {
+        char *s = json_dumps(j, JSON_COMPACT);
+        char needle[80];
+        snprintf(needle, sizeof(needle), "\"%s", prefix);
+        found = s && strstr(s, needle);
+        free(s);
+    }
+    json_decref(j);
+    return found;
+}
+
+static void test_rules_whitelist_hub(void **state)
+{
+    (void)state;
+    char src[600], bin[512], state_dir[700], env[6][900];
+    source_dir(src, sizeof(src));
+    char p[700];
+    harness_write_file("hub-state-marker", "", p, sizeof(p));
+    snprintf(state_dir, sizeof(state_dir), "%.*s/hub-state", (int)(strrchr(p, '/') - p), p);
+    mkdir(state_dir, 0700);
+    W.hub_port = harness_free_port();
+    harness_bin("hub/rampart-hub", bin, sizeof(bin));
+    snprintf(env[0], sizeof(env[0]), "RAMPART_HUB_KAFKA_BROKERS=%s", W.bootstrap);
+    snprintf(env[1], sizeof(env[1]), "RAMPART_HUB_HTTP_LISTEN=127.0.0.1:%u", (unsigned)W.hub_port);
+    snprintf(env[2], sizeof(env[2]), "RAMPART_HUB_RULES_DIR=%s/hub/rules", src);
+    snprintf(env[3], sizeof(env[3]), "RAMPART_HUB_RULES_STATE_DIR=%s", state_dir);
+    snprintf(env[4], sizeof(env[4]), "RAMPART_HUB_AUTH_KEYS_FILE=%s", W.keys_path);
+    snprintf(env[5], sizeof(env[5]), "RAMPART_HUB_SD_ADDRS=127.0.0.1:%u", (unsigned)W.sd_port);
+    char *envp[] = {env[0],
+                    env[1],
+                    env[2],
+                    env[3],
+                    env[4],
+                    env[5],
+                    "RAMPART_HUB_SD_ACCESS_KEY=rampart-test",
+                    "RAMPART_HUB_SD_RENEW_INTERVAL=1s",
+                    NULL};
+    char *argv[] = {bin, NULL};
+    assert_non_null(W.hub = harness_spawn("hub", argv, envp));
+    assert_int_equal(harness_wait_port(W.hub_port, 20000), 0);
+    json_t *j = NULL;
+    /* Rules come from the hub once it is registered. */
+    for (int i = 0; i < 40; i++) {
+        assert_int_equal(call("GET", "/api/v1/rules", W.admin_token, NULL, &j), 200);
+        if (json_is_true(json_object_get(j, "hub_reachable")))
+            break;
+        json_decref(j);
+        j = NULL;
+        usleep(250000);
+    }
+    assert_true(json_is_true(json_object_get(j, "hub_reachable")));
+    assert_true(json_array_size(json_object_get(j, "rules")) >= 30);
+    json_decref(j);
+    /* Disable a rule: pushed to the hub as an "off_" whitelist entry. */
+    assert_int_equal(
+        call("POST", "/api/v1/rules/reverse_shell_dev_tcp/disable", W.admin_token, NULL, &j), 200);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "hubs"), "accepted")),
+                     1);
+    json_decref(j);
+    assert_true(hub_has("off_"));
+    assert_true(hub_has("wl_")); /* the entry made from an alert in test_alerts */
+    assert_int_equal(call("GET", "/api/v1/rules", W.admin_token, NULL, &j), 200);
+    size_t i;
+    json_t *r;
+    int seen = 0;
+    json_array_foreach(json_object_get(j, "rules"), i, r)
+    {
+        if (strcmp(json_string_value(json_object_get(r, "id")), "reverse_shell_dev_tcp") == 0) {
+            assert_false(json_is_true(json_object_get(r, "enabled")));
+            seen++;
+        }
+    }
+    assert_int_equal(seen, 1);
+    json_decref(j);
+    assert_int_equal(
+        call("POST", "/api/v1/rules/reverse_shell_dev_tcp/enable", W.admin_token, NULL, &j), 200);
+    json_decref(j);
+    assert_false(hub_has("off_"));
+    /* Delete the whitelist entries: the hub's pushed whitelist empties. */
+    assert_int_equal(call("GET", "/api/v1/whitelist", W.admin_token, NULL, &j), 200);
+    json_t *items = json_incref(json_object_get(j, "items"));
+    json_decref(j);
+    json_array_foreach(items, i, r)
+    {
+        char path[200];
+        snprintf(path, sizeof(path), "/api/v1/whitelist/%s",
+                 json_string_value(json_object_get(r, "id")));
+        assert_int_equal(call("DELETE", path, W.admin_token, NULL, &j), 200);
+        json_decref(j);
+    }
+    json_decref(items);
+    assert_false(hub_has("wl_"));
+    /* System status: every registered service with its health. */
+    assert_int_equal(call("GET", "/api/v1/system/status", W.admin_token, NULL, &j), 200);
+    char *s = json_dumps(j, JSON_COMPACT);
+    assert_non_null(strstr(s, "\"name\":\"hub\""));
+    assert_non_null(strstr(s, "\"name\":\"agent-center\""));
+    assert_non_null(strstr(s, "\"name\":\"manager\""));
+    assert_null(strstr(s, "\"health\":\"unreachable\""));
+    free(s);
+    json_decref(j);
+}
+
 static void test_mongo_outage(void **state)
 {
     (void)state;
@@ -820,6 +1032,8 @@ int main(void)
         cmocka_unit_test(test_login_rate_limit),
         cmocka_unit_test(test_hosts_online_offline_and_task),
         cmocka_unit_test(test_alerts),
+        cmocka_unit_test(test_assets),
+        cmocka_unit_test(test_rules_whitelist_hub),
         cmocka_unit_test(test_mongo_outage),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
