@@ -109,7 +109,7 @@ static void enabled_names(const char *dir, char ***names, size_t *count)
         bool req = nl > 9 && strcmp(de->d_name + nl - 9, ".requires") == 0;
         if (!wants && !req)
             continue;
-        char sub[4096];
+        char sub[4096 + 512 + 256];
         snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
         DIR *sd = opendir(sub);
         if (!sd)

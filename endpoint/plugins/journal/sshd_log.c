@@ -81,8 +81,8 @@ bool sshd_parse_message(const char *msg, size_t len, sshd_event_t *out)
     memset(out, 0, sizeof(*out));
     if (len > 4096)
         len = 4096;
-    size_t ip_s, ip_l, after;
-    int port;
+    size_t ip_s = 0, ip_l = 0, after = 0;
+    int port = 0;
     bool have_addr = find_addr(msg, len, &ip_s, &ip_l, &port, &after);
     size_t pre = have_addr && ip_s > 0 ? ip_s - 1 : 0; /* text before " <ip>" */
 
