@@ -31,6 +31,7 @@ struct ingest {
     pthread_t th;
     atomic_bool stopping, paused;
     atomic_int assigned;
+    metrics_counter_t *m_stored_alerts, *m_stored_state;
     metrics_counter_t *m_msgs, *m_alerts, *m_updates, *m_hb, *m_assets, *m_results, *m_invalid,
         *m_other;
 };
@@ -340,47 +341,60 @@ static int alert_msg(ingest_t *in, batch_t *b, const rd_kafka_message_t *msg)
     }
     mgr_t *m = in->m;
     int64_t now = store_now_ms();
-    bson_t f = BSON_INITIALIZER, u = BSON_INITIALIZER, set, opts = BSON_INITIALIZER;
-    BSON_APPEND_UTF8(&f, "_id", v.id);
     if (strcmp(v.kind, "update") == 0) {
+        bson_t f = BSON_INITIALIZER, u = BSON_INITIALIZER, set;
+        BSON_APPEND_UTF8(&f, "_id", v.id);
         BSON_APPEND_DOCUMENT_BEGIN(&u, "$set", &set);
         BSON_APPEND_INT64(&set, "count", v.count);
         BSON_APPEND_INT64(&set, "first_seen", v.first_seen);
         BSON_APPEND_INT64(&set, "last_seen", v.last_seen);
         bson_append_document_end(&u, &set);
+        mongoc_bulk_operation_update_one_with_opts(store_bulk_op(b->alerts), &f, &u, NULL, NULL);
+        bson_destroy(&f);
+        bson_destroy(&u);
         metrics_counter_inc(in->m_updates);
     } else {
+        /* An insert: a redelivered alert is a duplicate key, ignored (dedup by id). */
         char *raw = json_dumps(j, JSON_COMPACT);
-        BSON_APPEND_DOCUMENT_BEGIN(&u, "$setOnInsert", &set);
-        BSON_APPEND_UTF8(&set, "rule_id", utf8_or(v.rule_id, ""));
-        BSON_APPEND_UTF8(&set, "rule_name", utf8_or(v.rule_name, ""));
-        BSON_APPEND_UTF8(&set, "severity", v.severity);
-        BSON_APPEND_INT32(&set, "sev_rank", ingest_severity_rank(v.severity));
-        BSON_APPEND_UTF8(&set, "agent_id", utf8_or(v.agent_id, ""));
-        BSON_APPEND_UTF8(&set, "hostname", utf8_or(v.hostname, ""));
-        BSON_APPEND_INT64(&set, "data_type", v.data_type);
-        BSON_APPEND_UTF8(&set, "status", "new");
-        BSON_APPEND_UTF8(&set, "assignee", "");
-        BSON_APPEND_INT64(&set, "count", v.count);
-        BSON_APPEND_INT64(&set, "first_seen", v.first_seen);
-        BSON_APPEND_INT64(&set, "last_seen", v.last_seen);
-        BSON_APPEND_INT64(&set, "detected_at", v.detected_at);
-        BSON_APPEND_INT64(&set, "hour", v.detected_at - v.detected_at % 3600000);
-        BSON_APPEND_INT64(&set, "created_at", now);
-        BSON_APPEND_INT64(&set, "updated_at", now);
-        append_str_array(&set, "attack", NULL, 0);
-        BSON_APPEND_UTF8(&set, "raw", raw);
-        BSON_APPEND_DATE_TIME(&set, "expire_at", now + m->cfg.retention_alerts_ms);
-        bson_append_document_end(&u, &set);
-        BSON_APPEND_BOOL(&opts, "upsert", true);
+        bson_t d = BSON_INITIALIZER, arr;
+        BSON_APPEND_UTF8(&d, "_id", v.id);
+        BSON_APPEND_UTF8(&d, "rule_id", utf8_or(v.rule_id, ""));
+        BSON_APPEND_UTF8(&d, "rule_name", utf8_or(v.rule_name, ""));
+        BSON_APPEND_UTF8(&d, "severity", v.severity);
+        BSON_APPEND_INT32(&d, "sev_rank", ingest_severity_rank(v.severity));
+        BSON_APPEND_UTF8(&d, "agent_id", utf8_or(v.agent_id, ""));
+        BSON_APPEND_UTF8(&d, "hostname", utf8_or(v.hostname, ""));
+        BSON_APPEND_INT64(&d, "data_type", v.data_type);
+        BSON_APPEND_UTF8(&d, "status", "new");
+        BSON_APPEND_UTF8(&d, "assignee", "");
+        BSON_APPEND_INT64(&d, "count", v.count);
+        BSON_APPEND_INT64(&d, "first_seen", v.first_seen);
+        BSON_APPEND_INT64(&d, "last_seen", v.last_seen);
+        BSON_APPEND_INT64(&d, "detected_at", v.detected_at);
+        BSON_APPEND_INT64(&d, "hour", v.detected_at - v.detected_at % 3600000);
+        BSON_APPEND_INT64(&d, "created_at", now);
+        BSON_APPEND_INT64(&d, "updated_at", now);
+        BSON_APPEND_ARRAY_BEGIN(&d, "attack", &arr);
+        size_t i, k = 0;
+        json_t *t;
+        json_array_foreach(json_object_get(json_object_get(j, "rule"), "attack"), i, t)
+        {
+            const char *tech = json_string_value(t);
+            if (!tech || strlen(tech) > 16 || k >= 32)
+                continue;
+            char key[24];
+            snprintf(key, sizeof(key), "%zu", k++);
+            BSON_APPEND_UTF8(&arr, key, utf8_or(tech, ""));
+        }
+        bson_append_array_end(&d, &arr);
+        BSON_APPEND_UTF8(&d, "raw", raw);
+        BSON_APPEND_DATE_TIME(&d, "expire_at", now + m->cfg.retention_alerts_ms);
+        mongoc_bulk_operation_insert_with_opts(store_bulk_op(b->alerts), &d, NULL, NULL);
+        bson_destroy(&d);
         free(raw);
         metrics_counter_inc(in->m_alerts);
     }
-    mongoc_bulk_operation_update_one_with_opts(store_bulk_op(b->alerts), &f, &u, &opts, NULL);
     b->nalerts++;
-    bson_destroy(&f);
-    bson_destroy(&u);
-    bson_destroy(&opts);
     json_decref(j);
     return 0;
 }
@@ -414,6 +428,10 @@ static int write_batch(ingest_t *in, rd_kafka_message_t **msgs, size_t n)
         rc = r;
     if ((r = store_bulk_run(b.subtasks, b.nsubtasks)) < 0)
         rc = r;
+    if (rc != -EIO) {
+        metrics_counter_add(in->m_stored_alerts, b.nalerts);
+        metrics_counter_add(in->m_stored_state, b.nhosts + b.nassets + b.nsubtasks);
+    }
     return rc == -EIO ? -EIO : 0;
 }
 
@@ -528,6 +546,10 @@ ingest_t *ingest_new(mgr_t *m, char *err, size_t errlen)
     in->rk = rk;
     const char *name = "rampart_manager_ingested_total";
     const char *help = "Messages consumed from Kafka, by kind";
+    const char *sname = "rampart_manager_stored_total";
+    const char *shelp = "Messages whose MongoDB write completed (bulk acknowledged), by topic";
+    in->m_stored_alerts = metrics_counter(m->metrics, sname, shelp, "topic=\"alerts\"");
+    in->m_stored_state = metrics_counter(m->metrics, sname, shelp, "topic=\"state\"");
     in->m_msgs = metrics_counter(m->metrics, "rampart_manager_kafka_messages_total",
                                  "Messages read from Kafka", NULL);
     in->m_alerts = metrics_counter(m->metrics, name, help, "kind=\"alert\"");
