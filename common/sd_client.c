@@ -1,6 +1,5 @@
 #include "common/sd_client.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 
 #include "common/hmac.h"
+#include "common/http_client.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
@@ -66,13 +66,6 @@ struct sd_client {
     cache_entry_t cache[CACHE_MAX];
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init_once(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 static int64_t mono_ms(void)
 {
     struct timespec ts;
@@ -91,72 +84,47 @@ static int64_t jitter(int64_t n)
 
 /* ---- HTTP ------------------------------------------------------------------------------- */
 
-static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
+/* One request to base+path. Returns the HTTP status (0 on transport failure); *out holds
+ * the answer (caller disposes). Signs when the client has keys and sign is set. */
+static long http_call(sd_client_t *c, const char *base, const char *method, const char *path,
+                      const char *query, const char *body, bool sign, strbuf_t *out)
 {
-    strbuf_t *sb = ud;
-    size_t n = size * nmemb;
-    if (sb->len + n > RESPONSE_MAX)
-        return 0; /* aborts the transfer */
-    strbuf_append(sb, p, n);
-    return n;
-}
-
-/* One request to base+path. Returns the HTTP status (0 on transport failure); *body holds
- * the answer (caller disposes). Signs when the client has keys and sign is set. reuse is a
- * handle owned by the calling thread whose kept-alive connection is used again (the renewal
- * thread's), or NULL for a one-off request. */
-static long http_call(sd_client_t *c, CURL *reuse, const char *base, const char *method,
-                      const char *path, const char *query, const char *body, bool sign,
-                      strbuf_t *out)
-{
-    CURL *h = reuse;
-    if (h)
-        curl_easy_reset(h); /* options go, the connection cache stays */
-    else if (!(h = curl_easy_init()))
+    char target[1024];
+    int tn = snprintf(target, sizeof(target), "%s%s%s", path, query ? "?" : "", query ? query : "");
+    if (tn < 0 || (size_t)tn >= sizeof(target))
         return 0;
-    char url[1024];
-    snprintf(url, sizeof(url), "%s%s%s%s", base, path, query ? "?" : "", query ? query : "");
-    struct curl_slist *hdrs = NULL;
-    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    http_client_header_t hdrs[5] = {{"Content-Type", "application/json"}};
+    size_t nh = 1;
+    hmac_headers_t hh;
     if (sign && c->ak && c->sk) {
-        hmac_headers_t hh;
         hmac_kv_t *q = NULL;
         size_t nq = 0;
         if (query && hmac_query_parse(query, &q, &nq) < 0)
             nq = 0;
         if (hmac_sign(c->ak, c->sk, method, path, q, nq, body, body ? strlen(body) : 0,
                       (int64_t)time(NULL), &hh) == 0) {
-            char line[160];
-            snprintf(line, sizeof(line), "%s: %s", HMAC_HDR_KEY, hh.key);
-            hdrs = curl_slist_append(hdrs, line);
-            snprintf(line, sizeof(line), "%s: %s", HMAC_HDR_TIMESTAMP, hh.timestamp);
-            hdrs = curl_slist_append(hdrs, line);
-            snprintf(line, sizeof(line), "%s: %s", HMAC_HDR_NONCE, hh.nonce);
-            hdrs = curl_slist_append(hdrs, line);
-            snprintf(line, sizeof(line), "%s: %s", HMAC_HDR_SIGNATURE, hh.signature);
-            hdrs = curl_slist_append(hdrs, line);
+            hdrs[nh++] = (http_client_header_t){HMAC_HDR_KEY, hh.key};
+            hdrs[nh++] = (http_client_header_t){HMAC_HDR_TIMESTAMP, hh.timestamp};
+            hdrs[nh++] = (http_client_header_t){HMAC_HDR_NONCE, hh.nonce};
+            hdrs[nh++] = (http_client_header_t){HMAC_HDR_SIGNATURE, hh.signature};
         }
         free(q);
     }
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    if (body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    http_client_request_t req = {.method = method,
+                                 .base = base,
+                                 .target = target,
+                                 .headers = hdrs,
+                                 .nheaders = nh,
+                                 .body = body,
+                                 .body_len = body ? strlen(body) : 0,
+                                 .timeout_ms = c->timeout_ms,
+                                 .max_body = RESPONSE_MAX};
+    int status = 0;
+    int rc = http_client_request(&req, &status, out);
+    if (rc < 0) {
+        LOG_DEBUG("sd_client.http_failed", "addr=%s path=%s error=%s", base, path, strerror(-rc));
+        return 0;
     }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-    long status = 0;
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(hdrs);
-    if (!reuse)
-        curl_easy_cleanup(h);
     return status;
 }
 
@@ -181,8 +149,8 @@ static char *reg_body(const reg_t *r, bool with_meta, bool with_weight)
 }
 
 /* Sends a write to the sticky SD address, failing over through the others. Returns the HTTP
- * status of the first address that answered (not 5xx), or the last failure. h: see http_call. */
-static long write_call(sd_client_t *c, CURL *h, const char *path, const char *body)
+ * status of the first address that answered (not 5xx), or the last failure. */
+static long write_call(sd_client_t *c, const char *path, const char *body)
 {
     long status = 0;
     pthread_mutex_lock(&c->mu);
@@ -191,7 +159,7 @@ static long write_call(sd_client_t *c, CURL *h, const char *path, const char *bo
     for (size_t i = 0; i < c->naddrs; i++) {
         size_t idx = (start + i) % c->naddrs;
         strbuf_t sb = STRBUF_INIT;
-        status = http_call(c, h, c->addrs[idx], "POST", path, NULL, body, true, &sb);
+        status = http_call(c, c->addrs[idx], "POST", path, NULL, body, true, &sb);
         if (status >= 400 && status != 404 && status < 500) {
             char q[256];
             LOG_WARN("sd_client.refused", "addr=%s path=%s status=%ld body=%s", c->addrs[idx], path,
@@ -209,7 +177,7 @@ static long write_call(sd_client_t *c, CURL *h, const char *path, const char *bo
 }
 
 /* One pass over the registrations that are due. Runs on the background thread. */
-static void service_regs(sd_client_t *c, CURL *h)
+static void service_regs(sd_client_t *c)
 {
     int64_t now = mono_ms();
     for (;;) {
@@ -234,13 +202,13 @@ static void service_regs(sd_client_t *c, CURL *h)
 
         bool renew = snap.state == REG_LIVE;
         char *body = reg_body(&snap, !renew, !renew || snap.weight_changed);
-        long status = write_call(c, h, renew ? "/api/v1/renew" : "/api/v1/register", body);
+        long status = write_call(c, renew ? "/api/v1/renew" : "/api/v1/register", body);
         free(body);
         if (renew && status == 404) {
             LOG_INFO("sd_client.reregister", "name=%s ip=%s port=%u reason=unknown_to_registry",
                      snap.name, snap.ip, (unsigned)snap.port);
             body = reg_body(&snap, true, true);
-            status = write_call(c, h, "/api/v1/register", body);
+            status = write_call(c, "/api/v1/register", body);
             free(body);
         }
 
@@ -277,12 +245,10 @@ static void service_regs(sd_client_t *c, CURL *h)
 static void *client_thread(void *arg)
 {
     sd_client_t *c = arg;
-    /* One handle for the thread's whole life: renewals reuse its kept-alive connection. */
-    CURL *h = curl_easy_init();
     pthread_mutex_lock(&c->mu);
     while (!c->stop) {
         pthread_mutex_unlock(&c->mu);
-        service_regs(c, h);
+        service_regs(c);
         pthread_mutex_lock(&c->mu);
         if (c->stop)
             break;
@@ -305,8 +271,6 @@ static void *client_thread(void *arg)
         }
     }
     pthread_mutex_unlock(&c->mu);
-    if (h)
-        curl_easy_cleanup(h);
     return NULL;
 }
 
@@ -315,7 +279,7 @@ static char *normalize_addr(const char *a)
     size_t n = strlen(a);
     while (n > 0 && a[n - 1] == '/')
         n--;
-    if (strncmp(a, "http://", 7) == 0 || strncmp(a, "https://", 8) == 0)
+    if (strncmp(a, "http://", 7) == 0)
         return xstrndup(a, n);
     char *tmp = xstrndup(a, n);
     char *out = xasprintf("http://%s", tmp);
@@ -327,7 +291,12 @@ sd_client_t *sd_client_new(const sd_client_opts_t *opts)
 {
     if (!opts || opts->naddrs == 0 || !opts->addrs)
         return NULL;
-    pthread_once(&curl_once, curl_init_once);
+    for (size_t i = 0; i < opts->naddrs; i++) {
+        if (strstr(opts->addrs[i], "://") && strncmp(opts->addrs[i], "http://", 7) != 0) {
+            LOG_ERROR("sd_client.bad_addr", "addr=%s reason=only_http_supported", opts->addrs[i]);
+            return NULL;
+        }
+    }
     sd_client_t *c = xcalloc(1, sizeof(*c));
     c->addrs = xcalloc(opts->naddrs, sizeof(char *));
     c->naddrs = opts->naddrs;
@@ -351,19 +320,16 @@ sd_client_t *sd_client_new(const sd_client_opts_t *opts)
 
 static void evict_all(sd_client_t *c)
 {
-    CURL *h = curl_easy_init(); /* NULL is fine: each request then makes its own */
     for (size_t i = 0; i < c->nregs; i++) {
         reg_t *r = &c->regs[i];
         if (r->state == REG_LIVE) {
             char *body = reg_body(r, false, false);
-            long st = write_call(c, h, "/api/v1/evict", body);
+            long st = write_call(c, "/api/v1/evict", body);
             free(body);
             LOG_INFO("sd_client.evicted", "name=%s ip=%s port=%u status=%ld", r->name, r->ip,
                      (unsigned)r->port, st);
         }
     }
-    if (h)
-        curl_easy_cleanup(h);
 }
 
 void sd_client_free(sd_client_t *c)
@@ -474,7 +440,7 @@ int sd_client_deregister(sd_client_t *c, int id)
     pthread_mutex_unlock(&c->mu);
     if (live) {
         char *body = reg_body(&copy, false, false);
-        write_call(c, NULL, "/api/v1/evict", body);
+        write_call(c, "/api/v1/evict", body);
         free(body);
     }
     return rc;
@@ -575,7 +541,7 @@ int sd_client_lookup(sd_client_t *c, const char *name, size_t count, sd_pick_t p
     for (size_t i = 0; i < c->naddrs && !answered; i++) {
         size_t idx = (start + i) % c->naddrs;
         strbuf_t sb = STRBUF_INIT;
-        long status = http_call(c, NULL, c->addrs[idx], "GET", path, query, NULL, false, &sb);
+        long status = http_call(c, c->addrs[idx], "GET", path, query, NULL, false, &sb);
         if (status == 200 && sb.data && parse_lookup(sb.data, name, &items, &nitems) == 0)
             answered = true;
         else
