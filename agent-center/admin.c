@@ -93,8 +93,7 @@ static int parse_task(json_t *j, Grpc__Task *task, char **token, char *err, size
     if (unknown_members(j, known, "task", err, errlen) < 0)
         return -EINVAL;
     json_t *dt = json_object_get(j, "data_type");
-    if (!json_is_integer(dt) || json_integer_value(dt) < 1 ||
-        json_integer_value(dt) > 2147483647) {
+    if (!json_is_integer(dt) || json_integer_value(dt) < 1 || json_integer_value(dt) > 2147483647) {
         snprintf(err, errlen, "task.data_type must be an integer from 1 to 2147483647");
         return -EINVAL;
     }
@@ -192,8 +191,7 @@ uint8_t *admin_command_from_json(json_t *body, size_t *len, char **token, char *
         for (ncfg = 0; ncfg < json_array_size(jc); ncfg++) {
             grpc__config__init(&cfgs[ncfg]);
             cfgp[ncfg] = &cfgs[ncfg];
-            if (parse_config(json_array_get(jc, ncfg), &cfgs[ncfg], &urls[ncfg], err, errlen) <
-                0) {
+            if (parse_config(json_array_get(jc, ncfg), &cfgs[ncfg], &urls[ncfg], err, errlen) < 0) {
                 ncfg++;
                 goto cleanup;
             }
@@ -237,8 +235,7 @@ static int query_int(http_request_t *req, const char *name, long def, long max, 
     char *end;
     long n = strtol(v, &end, 10);
     if (*end || n < 0 || n > max) {
-        http_respond_error(req, 400, "bad_query", "%s must be an integer from 0 to %ld", name,
-                           max);
+        http_respond_error(req, 400, "bad_query", "%s must be an integer from 0 to %ld", name, max);
         return -EINVAL;
     }
     *out = n;
@@ -337,9 +334,8 @@ static void h_command(http_request_t *req, void *ud)
         metrics_counter_inc(a->m_cmd_queued);
         LOG_INFO("command_queued", "agent_id=%s kind=%s token=%s bytes=%zu", id,
                  token ? "task" : "config_sync", token ? token : "-", len);
-        http_respond_json(req, 202,
-                          json_pack("{s:s, s:b, s:s?}", "agent_id", id, "queued", 1, "token",
-                                    token));
+        http_respond_json(
+            req, 202, json_pack("{s:s, s:b, s:s?}", "agent_id", id, "queued", 1, "token", token));
         break;
     case -ENOENT:
         metrics_counter_inc(a->m_cmd_not_here);
@@ -352,9 +348,8 @@ static void h_command(http_request_t *req, void *ud)
         break;
     default:
         metrics_counter_inc(a->m_cmd_queue_full);
-        http_respond_error(req, 503, "queue_full",
-                           "agent %s's command queue stayed full for %d ms", id,
-                           a->o.command_wait_ms);
+        http_respond_error(req, 503, "queue_full", "agent %s's command queue stayed full for %d ms",
+                           id, a->o.command_wait_ms);
         break;
     }
     free(token);
@@ -406,8 +401,8 @@ static void h_reset_many(http_request_t *req, void *ud)
             v[i] = v[j];
             v[j] = tmp;
             if (done < want)
-                done += transfer_reset(a->o.transfer, v[i]->identity,
-                                       "rebalancing; reconnect") == 0;
+                done +=
+                    transfer_reset(a->o.transfer, v[i]->identity, "rebalancing; reconnect") == 0;
             conn_unref(v[i]);
         }
         free(v);
@@ -460,9 +455,9 @@ admin_t *admin_new(const admin_opts_t *o)
     a->m_cmd_not_here =
         metrics_counter(o->metrics, "rampart_ac_command_requests_total",
                         "Admin command requests, by result", "result=\"not_connected\"");
-    a->m_cmd_queue_full = metrics_counter(o->metrics, "rampart_ac_command_requests_total",
-                                          "Admin command requests, by result",
-                                          "result=\"queue_full\"");
+    a->m_cmd_queue_full =
+        metrics_counter(o->metrics, "rampart_ac_command_requests_total",
+                        "Admin command requests, by result", "result=\"queue_full\"");
     return a;
 }
 

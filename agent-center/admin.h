@@ -37,7 +37,6 @@ int admin_install(admin_t *a, http_server_t *srv);
 /* Builds a serialized grpc.Command from the JSON body of a command request. On error returns
  * NULL and a message in err. *token receives the task's token (generated when absent; free()
  * it), or NULL for a config sync. Exposed for tests. */
-uint8_t *admin_command_from_json(json_t *body, size_t *len, char **token, char *err,
-                                 size_t errlen);
+uint8_t *admin_command_from_json(json_t *body, size_t *len, char **token, char *err, size_t errlen);
 
 #endif

@@ -187,9 +187,9 @@ json_t *conn_to_json(conn_t *c, bool detail)
 {
     pthread_mutex_lock(&c->mu);
     json_t *o = json_pack(
-        "{s:s, s:s, s:I, s:s, s:s, s:s, s:O?, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I}",
-        "agent_id", c->identity, "peer", c->peer, "connected_at", (json_int_t)c->connected_ms,
-        "hostname", c->hostname, "version", c->version, "product", c->product, "ips", c->ips,
+        "{s:s, s:s, s:I, s:s, s:s, s:s, s:O?, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I}", "agent_id",
+        c->identity, "peer", c->peer, "connected_at", (json_int_t)c->connected_ms, "hostname",
+        c->hostname, "version", c->version, "product", c->product, "ips", c->ips,
         "last_heartbeat_at", (json_int_t)c->heartbeat_ms, "records_in",
         (json_int_t)atomic_load(&c->records_in), "bytes_in", (json_int_t)atomic_load(&c->bytes_in),
         "messages_in", (json_int_t)atomic_load(&c->messages_in), "records_rejected",

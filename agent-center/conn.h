@@ -53,17 +53,17 @@ struct conn {
     grpc_byte_buffer *send_bb; /* the command being sent, destroyed when the send completes */
     int close_cancelled;
     conn_op_t op_new, op_recv, op_send, op_close, op_status;
-    bool started;       /* initial metadata sent, stream counted as live */
-    bool recv_pending;  /* a RECV_MESSAGE is in flight */
-    bool send_pending;  /* a SEND_MESSAGE (or initial metadata) is in flight */
-    bool read_done;     /* the agent half-closed or the call failed */
-    bool finished;      /* RECV_CLOSE_ON_SERVER completed: the call is over */
-    bool status_sent;   /* SEND_STATUS started or the call cancelled */
-    bool paused;        /* waiting for Kafka to drain (back-pressure) */
+    bool started;      /* initial metadata sent, stream counted as live */
+    bool recv_pending; /* a RECV_MESSAGE is in flight */
+    bool send_pending; /* a SEND_MESSAGE (or initial metadata) is in flight */
+    bool read_done;    /* the agent half-closed or the call failed */
+    bool finished;     /* RECV_CLOSE_ON_SERVER completed: the call is over */
+    bool status_sent;  /* SEND_STATUS started or the call cancelled */
+    bool paused;       /* waiting for Kafka to drain (back-pressure) */
     bool in_table;
-    ingest_msg_t msg;   /* the message being produced */
+    ingest_msg_t msg; /* the message being produced */
     conn_t *paused_next;
-    conn_t *hash_next;  /* conn_table chain */
+    conn_t *hash_next; /* conn_table chain */
 
     /* identity and metadata */
     char identity[INGEST_ID_MAX + 1]; /* certificate CN, or the first declared id; "" unknown */

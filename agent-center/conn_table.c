@@ -73,8 +73,7 @@ void conn_table_remove(conn_table_t *t, conn_t *c)
 {
     bool found = false;
     pthread_mutex_lock(&t->mu);
-    for (conn_t **pp = &t->buckets[hash(c->identity) % t->nbuckets]; *pp;
-         pp = &(*pp)->hash_next) {
+    for (conn_t **pp = &t->buckets[hash(c->identity) % t->nbuckets]; *pp; pp = &(*pp)->hash_next) {
         if (*pp == c) {
             *pp = c->hash_next;
             c->hash_next = NULL;

@@ -111,9 +111,8 @@ size_t envelope_size(const envelope_meta_t *m, int32_t data_type, int64_t agent_
     return n;
 }
 
-size_t envelope_write(uint8_t *out, const envelope_meta_t *m, int32_t data_type,
-                      int64_t agent_time, const uint8_t *payload, size_t payload_len,
-                      int64_t server_time)
+size_t envelope_write(uint8_t *out, const envelope_meta_t *m, int32_t data_type, int64_t agent_time,
+                      const uint8_t *payload, size_t payload_len, int64_t server_time)
 {
     uint8_t *p = out;
     if (data_type) {

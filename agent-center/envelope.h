@@ -30,8 +30,7 @@ void envelope_meta_dispose(envelope_meta_t *m);
 size_t envelope_size(const envelope_meta_t *m, int32_t data_type, int64_t agent_time,
                      size_t payload_len, int64_t server_time);
 /* Writes it to out (envelope_size bytes); returns the bytes written. */
-size_t envelope_write(uint8_t *out, const envelope_meta_t *m, int32_t data_type,
-                      int64_t agent_time, const uint8_t *payload, size_t payload_len,
-                      int64_t server_time);
+size_t envelope_write(uint8_t *out, const envelope_meta_t *m, int32_t data_type, int64_t agent_time,
+                      const uint8_t *payload, size_t payload_len, int64_t server_time);
 
 #endif

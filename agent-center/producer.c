@@ -184,12 +184,12 @@ producer_t *producer_new(const producer_opts_t *o, char *err, size_t errlen)
                                      "Records Kafka acknowledged", NULL);
     p->m_dropped = metrics_counter(o->metrics, "rampart_ac_records_dropped_total",
                                    "Records lost, by reason", "reason=\"kafka_delivery\"");
-    p->m_produce_errors = metrics_counter(o->metrics, "rampart_ac_kafka_produce_errors_total",
-                                          "Produce calls librdkafka refused (not queue-full)",
-                                          NULL);
-    p->m_queue_full = metrics_counter(o->metrics, "rampart_ac_kafka_queue_full_total",
-                                      "Times a full Kafka queue paused a stream (back-pressure)",
-                                      NULL);
+    p->m_produce_errors =
+        metrics_counter(o->metrics, "rampart_ac_kafka_produce_errors_total",
+                        "Produce calls librdkafka refused (not queue-full)", NULL);
+    p->m_queue_full =
+        metrics_counter(o->metrics, "rampart_ac_kafka_queue_full_total",
+                        "Times a full Kafka queue paused a stream (back-pressure)", NULL);
     metrics_gauge_fn(o->metrics, "rampart_ac_kafka_queue", "Records queued for Kafka", NULL,
                      gauge_queued, p);
     if (pthread_create(&p->poller, NULL, poll_main, p) != 0) {

@@ -255,17 +255,17 @@ static void read_events(const char *prefix, size_t nagents, size_t per_agent, si
         char agent[64] = "";
         uint64_t seq = 0;
         long idx = strtol(m.key + plen, NULL, 10);
-        bool ok = e && strcmp(e->agent_id, m.key) == 0 && e->data_type == 59 &&
-                  e->server_time > 1700000000 && e->agent_time > 1700000000 &&
-                  e->hostname[0] && (!ac_id || strcmp(e->agent_center, ac_id) == 0) &&
-                  sim_payload_parse(e->payload.data, e->payload.len, agent, sizeof(agent),
-                                    &seq) == 0 &&
-                  strcmp(agent, m.key) == 0 && idx >= 0 && (size_t)idx < nagents &&
-                  seq < per_agent;
+        bool ok =
+            e && strcmp(e->agent_id, m.key) == 0 && e->data_type == 59 &&
+            e->server_time > 1700000000 && e->agent_time > 1700000000 && e->hostname[0] &&
+            (!ac_id || strcmp(e->agent_center, ac_id) == 0) &&
+            sim_payload_parse(e->payload.data, e->payload.len, agent, sizeof(agent), &seq) == 0 &&
+            strcmp(agent, m.key) == 0 && idx >= 0 && (size_t)idx < nagents && seq < per_agent;
         if (ok) {
             expect.len = 0;
             sim_payload_build(agent, seq, 59, RECORD_SIZE, &expect);
-            ok = expect.len == e->payload.len && memcmp(expect.data, e->payload.data, expect.len) == 0;
+            ok = expect.len == e->payload.len &&
+                 memcmp(expect.data, e->payload.data, expect.len) == 0;
         }
         if (!ok) {
             if (t->bad++ < 3)
@@ -322,9 +322,22 @@ static void test_mtls_200_agents(void **state)
     snprintf(per, sizeof(per), "%d", PER_AGENT);
     snprintf(target, sizeof(target), "127.0.0.1:%u", (unsigned)W.ac[0].grpc_port);
     sim_t s;
-    const char *args[] = {"--target", target, "--agents", "200", "--id-prefix", "m-", "--rate", "20",
-                          "--max-records", per, "--heartbeat-ms", "2000", "--plugin-heartbeat",
-                          "--record-size", "300", NULL};
+    const char *args[] = {"--target",
+                          target,
+                          "--agents",
+                          "200",
+                          "--id-prefix",
+                          "m-",
+                          "--rate",
+                          "20",
+                          "--max-records",
+                          per,
+                          "--heartbeat-ms",
+                          "2000",
+                          "--plugin-heartbeat",
+                          "--record-size",
+                          "300",
+                          NULL};
     double t0 = now_s();
     sim_start(&s, "sim-mtls", args, true);
     print_message("200 agents connected over mTLS in %.1f s\n", now_s() - t0);
@@ -355,9 +368,8 @@ static void test_mtls_200_agents(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "token")), "tok-m-42");
     json_decref(j);
     assert_int_equal(ac_call(0, "POST", "/api/v1/agents/nobody-1/commands", cmd, &j), 404);
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(j, "error"), "code")),
-        "agent_not_connected");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "code")),
+                        "agent_not_connected");
     json_decref(j);
     assert_int_equal(ac_call(0, "POST", "/api/v1/agents/m-00001/commands", "{\"task\":{}}", &j),
                      400);
@@ -368,8 +380,7 @@ static void test_mtls_200_agents(void **state)
     /* Every record, byte for byte. */
     tally_t t = {0};
     read_events("m-", NAGENTS, PER_AGENT, (size_t)NAGENTS * PER_AGENT, "ac-test-0", 90, &t);
-    print_message("events: %zu in Kafka, %zu duplicates, %zu bad\n", t.events, t.duplicates,
-                  t.bad);
+    print_message("events: %zu in Kafka, %zu duplicates, %zu bad\n", t.events, t.duplicates, t.bad);
     assert_int_equal(t.events, (size_t)NAGENTS * PER_AGENT);
     assert_int_equal(t.duplicates, 0);
     assert_int_equal(t.bad, 0);
@@ -386,12 +397,12 @@ static void test_mtls_200_agents(void **state)
 
     /* A certificate from another CA never gets a stream. */
     char foreign[600], fpem[700], fkey[700];
-    assert_int_equal(harness_make_foreign_client_cert(W.pki, "m-intruder", foreign,
-                                                      sizeof(foreign)), 0);
+    assert_int_equal(
+        harness_make_foreign_client_cert(W.pki, "m-intruder", foreign, sizeof(foreign)), 0);
     snprintf(fpem, sizeof(fpem), "%s.pem", foreign);
     snprintf(fkey, sizeof(fkey), "%s.key", foreign);
-    const char *bad[] = {"--target", target,  "--agents",   "1",   "--cert", fpem, "--key", fkey,
-                         "--rate",   "10",    "--duration", "3",   NULL};
+    const char *bad[] = {"--target", target,   "--agents", "1",          "--cert", fpem, "--key",
+                         fkey,       "--rate", "10",       "--duration", "3",      NULL};
     sim_start(&s, "sim-foreign", bad, false);
     sum = sim_wait(&s, 20);
     assert_int_equal(jint(sum, "connected"), 0);
@@ -400,9 +411,9 @@ static void test_mtls_200_agents(void **state)
     assert_true(metric(0, "rampart_ac_tls_handshakes_total{result=\"verify_failed\"}") >= 1);
 
     /* A valid certificate declaring someone else's id is refused (PERMISSION_DENIED = 7). */
-    const char *liar[] = {"--target",     target,    "--agents", "2",  "--id-prefix", "liar-",
-                          "--declare-id", "m-00007", "--rate",   "10", "--duration",  "3",
-                          NULL};
+    const char *liar[] = {
+        "--target", target,   "--agents", "2",          "--id-prefix", "liar-", "--declare-id",
+        "m-00007",  "--rate", "10",       "--duration", "3",           NULL};
     sim_start(&s, "sim-liar", liar, false);
     sum = sim_wait(&s, 20);
     assert_true(jint(json_object_get(sum, "status_counts"), "7") >= 2);
@@ -425,9 +436,9 @@ static void test_broker_outage(void **state)
     snprintf(target, sizeof(target), "127.0.0.1:%u", (unsigned)W.ac[1].grpc_port);
     double full_before = metric(1, "rampart_ac_kafka_queue_full_total");
     sim_t s;
-    const char *args[] = {"--target", target, "--agents", "40", "--id-prefix", "o-", "--rate",
-                          "100", "--record-size", "300", "--heartbeat-ms", "0", "--duration",
-                          "22", NULL};
+    const char *args[] = {
+        "--target",      target, "--agents",       "40", "--id-prefix", "o-", "--rate", "100",
+        "--record-size", "300",  "--heartbeat-ms", "0",  "--duration",  "22", NULL};
     sim_start(&s, "sim-outage", args, true);
     sleep_ms(4000);
     pid_t kpid = harness_pid(W.kafka);
@@ -477,17 +488,17 @@ static void test_bad_input(void **state)
         snprintf(prefix, sizeof(prefix), "bad%zu-", i);
         snprintf(name, sizeof(name), "sim-abuse-%zu", i);
         /* A long backoff keeps each agent to one abusive stream in the 3 s run. */
-        const char *args[] = {"--target", target, "--agents",   "3",  "--id-prefix",  prefix,
-                              "--abuse",  mode,   "--rate",     "20", "--duration",   "3",
-                              "--backoff-ms", "10000,10000", NULL};
+        const char *args[] = {"--target",   target,    "--agents",     "3",           "--id-prefix",
+                              prefix,       "--abuse", mode,           "--rate",      "20",
+                              "--duration", "3",       "--backoff-ms", "10000,10000", NULL};
         sim_t s;
         sim_start(&s, name, args, false);
         json_t *sum = sim_wait(&s, 30);
         json_t *sc = json_object_get(sum, "status_counts");
         double after = metric(0, cases[i].series);
         char *scs = json_dumps(sc, JSON_COMPACT);
-        print_message("abuse %s: %s went %.0f -> %.0f, status_counts %s\n", mode,
-                      cases[i].series, before, after, scs ? scs : "?");
+        print_message("abuse %s: %s went %.0f -> %.0f, status_counts %s\n", mode, cases[i].series,
+                      before, after, scs ? scs : "?");
         free(scs);
         assert_true(after >= before + 3);
         if (cases[i].status)
@@ -497,8 +508,8 @@ static void test_bad_input(void **state)
         json_decref(sum);
     }
     /* Still serving: a well-behaved agent gets through. */
-    const char *good[] = {"--target", target, "--agents", "2", "--id-prefix", "good-",
-                          "--rate", "20", "--duration", "2", NULL};
+    const char *good[] = {"--target", target, "--agents",   "2", "--id-prefix", "good-",
+                          "--rate",   "20",   "--duration", "2", NULL};
     sim_t s;
     sim_start(&s, "sim-after-abuse", good, true);
     json_t *sum = sim_wait(&s, 30);
@@ -513,8 +524,9 @@ static void test_failover(void **state)
     char sdaddr[32];
     snprintf(sdaddr, sizeof(sdaddr), "127.0.0.1:%u", (unsigned)W.sd_port);
     sim_t s;
-    const char *args[] = {"--sd", sdaddr, "--agents", "100", "--id-prefix", "f-", "--rate", "5",
-                          "--heartbeat-ms", "5000", "--backoff-ms", "200,2000", NULL};
+    const char *args[] = {"--sd",   sdaddr, "--agents",       "100",  "--id-prefix",  "f-",
+                          "--rate", "5",    "--heartbeat-ms", "5000", "--backoff-ms", "200,2000",
+                          NULL};
     sim_start(&s, "sim-failover", args, true);
     json_int_t n0 = 0, n1 = 0;
     for (int i = 0; i < 50 && n0 + n1 < 100; i++) {
@@ -562,8 +574,8 @@ static int setup(void **state)
 {
     (void)state;
     assert_non_null(W.redis = harness_redis_start(&W.redis_port));
-    assert_int_equal(harness_make_keys("rampart-test", W.sk, sizeof(W.sk), W.keys_path,
-                                       sizeof(W.keys_path)), 0);
+    assert_int_equal(
+        harness_make_keys("rampart-test", W.sk, sizeof(W.sk), W.keys_path, sizeof(W.keys_path)), 0);
     snprintf(W.ak, sizeof(W.ak), "rampart-test");
     assert_int_equal(harness_make_pki(W.pki, sizeof(W.pki)), 0);
     assert_non_null(W.kafka = harness_kafka_start(W.bootstrap, sizeof(W.bootstrap)));

@@ -34,8 +34,8 @@ static void test_route(void **state)
     assert_int_equal(route_topic_of(r, 70000), ROUTE_NONE);
     route_free(r);
 
-    const char *bad[][2] = {{"5-1:t", NULL},   {"0-3:t", NULL},     {"1-3", NULL},
-                            {"1-3:", NULL},    {"1-3:bad topic", NULL}, {"x:t", NULL},
+    const char *bad[][2] = {{"5-1:t", NULL},    {"0-3:t", NULL},         {"1-3", NULL},
+                            {"1-3:", NULL},     {"1-3:bad topic", NULL}, {"x:t", NULL},
                             {"1-70000:t", NULL}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_null(route_new(bad[i], err, sizeof(err)));
@@ -51,8 +51,8 @@ static uint8_t *packed(const char *id, size_t nrec, int32_t dt, size_t *len)
     Grpc__PackagedData pd = GRPC__PACKAGED_DATA__INIT;
     Grpc__EncodedRecord rec[4], *recs[4];
     /* Non-canonical payload bytes: value before key, plus an unknown field 15. */
-    static uint8_t payload[] = {0x0a, 0x0a, 0x12, 0x03, 'o', 'n', 'e', 0x0a, 0x03, 'k', 'e', 'y',
-                                0x7a, 0x02, 'h', 'i'};
+    static uint8_t payload[] = {0x0a, 0x0a, 0x12, 0x03, 'o',  'n',  'e', 0x0a,
+                                0x03, 'k',  'e',  'y',  0x7a, 0x02, 'h', 'i'};
     for (size_t i = 0; i < nrec; i++) {
         grpc__encoded_record__init(&rec[i]);
         rec[i].data_type = dt;
@@ -267,8 +267,8 @@ static void test_conn_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_route),           cmocka_unit_test(test_envelope_roundtrip),
-        cmocka_unit_test(test_ingest_checks),   cmocka_unit_test(test_admin_command),
+        cmocka_unit_test(test_route),         cmocka_unit_test(test_envelope_roundtrip),
+        cmocka_unit_test(test_ingest_checks), cmocka_unit_test(test_admin_command),
         cmocka_unit_test(test_conn_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
