@@ -41,11 +41,13 @@ static int start_sd(harness_endpoint_t *w)
     return harness_wait_port(w->sd_port, 15000);
 }
 
-static int start_ac(harness_endpoint_t *w)
+int harness_endpoint_start_ac(harness_endpoint_t *w)
 {
     char cfg[4096], path[512], bin[512];
-    w->ac_grpc = harness_free_port();
-    w->ac_http = harness_free_port();
+    if (!w->ac_grpc)
+        w->ac_grpc = harness_free_port();
+    if (!w->ac_http)
+        w->ac_http = harness_free_port();
     snprintf(cfg, sizeof(cfg),
              "log:\n  level: info\ninstance:\n  id: ac-endpoint\n"
              "grpc:\n  listen: 127.0.0.1:%u\n  drain_timeout: 2s\n"
@@ -64,36 +66,36 @@ static int start_ac(harness_endpoint_t *w)
     return harness_wait_log(w->ac, "event=started", NULL, 0, 15000);
 }
 
-static int start_agent(harness_endpoint_t *w, const char *plugins_yaml)
+harness_proc_t *harness_endpoint_spawn_agent(harness_endpoint_t *w, const char *name,
+                                             const char *id, const char *plugins_yaml)
 {
-    char cfg[4096], path[512], bin[512];
-    w->agent_http = harness_free_port();
+    char cfg[4096], path[512], bin[512], file[80];
+    if (!w->agent_http)
+        w->agent_http = harness_free_port();
     snprintf(cfg, sizeof(cfg),
              "log:\n  level: info\nagent:\n  id: %s\n  state_dir: %s\n"
              "sd:\n  addrs: [127.0.0.1:%u]\n"
              "tls:\n  ca_file: %s/ca.pem\n  cert_file: %s.pem\n  key_file: %s.key\n"
              "transport:\n  backoff_min: 200ms\n  backoff_max: 2s\n  drain_timeout: 3s\n"
-             "spool:\n  dir: %s/spool\n  memory_max: 1MiB\n  disk_max: 64MiB\n"
+             "spool:\n  dir: %s/spool\n  memory_max: 256KiB\n  disk_max: 64MiB\n"
              "  segment_size: 1MiB\n"
              "plugins:\n  dir: %s\n%s"
              "heartbeat:\n  interval: 2s\nhttp:\n  port: %u\n",
-             w->agent_id, w->state, (unsigned)w->sd_port, w->pki, w->cert, w->cert, w->state,
-             w->plugins,
+             id, w->state, (unsigned)w->sd_port, w->pki, w->cert, w->cert, w->state, w->plugins,
              plugins_yaml ? plugins_yaml
                           : "  rate: 2000\n  burst: 2000\n  memory_max: 0\n"
                             "  restart_backoff_min: 200ms\n  restart_backoff_max: 2s\n"
                             "  stop_timeout: 3s\n",
              (unsigned)w->agent_http);
-    if (harness_write_file("agent.yaml", cfg, path, sizeof(path)) < 0)
-        return -EIO;
+    snprintf(file, sizeof(file), "%s.yaml", name);
+    if (harness_write_file(file, cfg, path, sizeof(path)) < 0)
+        return NULL;
     harness_bin("endpoint/agent/rampart-agent", bin, sizeof(bin));
     char *argv[] = {bin, "-c", path, NULL};
-    if (!(w->agent = harness_spawn("agent", argv, NULL)))
-        return -ECHILD;
-    return harness_wait_log(w->agent, "event=connected", NULL, 0, 30000);
+    return harness_spawn(name, argv, NULL);
 }
 
-int harness_endpoint_start(harness_endpoint_t *w, const char *agent_id, const char *plugins_yaml)
+int harness_endpoint_start_servers(harness_endpoint_t *w, const char *agent_id)
 {
     memset(w, 0, sizeof(*w));
     snprintf(w->agent_id, sizeof(w->agent_id), "%s", agent_id);
@@ -118,9 +120,19 @@ int harness_endpoint_start(harness_endpoint_t *w, const char *agent_id, const ch
         return -EIO;
     if (!(w->kafka = harness_kafka_start(w->bootstrap, sizeof(w->bootstrap))))
         return -ECHILD;
-    if ((rc = start_sd(w)) < 0 || (rc = start_ac(w)) < 0)
+    if ((rc = start_sd(w)) < 0)
         return rc;
-    return start_agent(w, plugins_yaml);
+    return harness_endpoint_start_ac(w);
+}
+
+int harness_endpoint_start(harness_endpoint_t *w, const char *agent_id, const char *plugins_yaml)
+{
+    int rc = harness_endpoint_start_servers(w, agent_id);
+    if (rc < 0)
+        return rc;
+    if (!(w->agent = harness_endpoint_spawn_agent(w, "agent", agent_id, plugins_yaml)))
+        return -ECHILD;
+    return harness_wait_log(w->agent, "event=connected", NULL, 0, 30000);
 }
 
 int harness_endpoint_stop(harness_endpoint_t *w)
@@ -135,7 +147,7 @@ int harness_endpoint_stop(harness_endpoint_t *w)
     return st;
 }
 
-static int sha256_file(const char *path, char hex[65])
+int harness_sha256_file(const char *path, char hex[65])
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -166,7 +178,7 @@ int harness_endpoint_install_plugin(harness_endpoint_t *w, const char *name, con
     if (system(cmd) != 0)
         return -EIO;
     snprintf(dst + strlen(dst), sizeof(dst) - strlen(dst), "/%s", name);
-    return sha256_file(dst, sha);
+    return harness_sha256_file(dst, sha);
 }
 
 long harness_endpoint_command(harness_endpoint_t *w, const char *body)
@@ -184,6 +196,25 @@ long harness_endpoint_command(harness_endpoint_t *w, const char *body)
             sleep_ms(200);
     }
     return st;
+}
+
+double harness_endpoint_agent_metric(harness_endpoint_t *w, const char *series)
+{
+    char u[256];
+    snprintf(u, sizeof(u), "http://127.0.0.1:%u/metrics", (unsigned)w->agent_http);
+    harness_http_response_t r;
+    if (harness_http("GET", u, NULL, 0, NULL, &r) < 0)
+        return -1;
+    double v = -1;
+    size_t n = strlen(series);
+    for (char *line = r.body; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (strncmp(line, series, n) == 0 && line[n] == ' ')
+            v = strtod(line + n + 1, NULL);
+        line = nl ? nl + 1 : NULL;
+    }
+    harness_http_response_free(&r);
+    return v;
 }
 
 const char *harness_envelope_field(const Rampart__EnvelopeView *e, const char *key)

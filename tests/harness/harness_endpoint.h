@@ -29,6 +29,15 @@ typedef struct {
  * for sanitizer builds, short restart backoff). 0 or a negative errno (the log folder says
  * which process failed). */
 int harness_endpoint_start(harness_endpoint_t *w, const char *agent_id, const char *plugins_yaml);
+/* The same in two steps: everything but the agent (Redis, keys, PKI with a client certificate
+ * for agent_id, the broker, SD, the AgentCenter), then agents. */
+int harness_endpoint_start_servers(harness_endpoint_t *w, const char *agent_id);
+/* Spawns (without waiting) a rampart-agent logging as name, configured with id and the
+ * certificate made for w->agent_id (a different id must make it refuse to start). */
+harness_proc_t *harness_endpoint_spawn_agent(harness_endpoint_t *w, const char *name,
+                                             const char *id, const char *plugins_yaml);
+/* (Re)starts the AgentCenter, on the ports it had before if any. 0 or a negative errno. */
+int harness_endpoint_start_ac(harness_endpoint_t *w);
 /* Stops the agent (returning its waitpid status), then the AgentCenter, SD, broker, Redis. */
 int harness_endpoint_stop(harness_endpoint_t *w);
 
@@ -39,6 +48,11 @@ int harness_endpoint_install_plugin(harness_endpoint_t *w, const char *name, con
 /* POSTs a command (JSON body of the AgentCenter's /api/v1/agents/<id>/commands) for the
  * agent, retrying for up to 20 s while it is not connected. Returns the last HTTP status. */
 long harness_endpoint_command(harness_endpoint_t *w, const char *body);
+
+/* SHA-256 of a file in hex. 0 or -errno. */
+int harness_sha256_file(const char *path, char hex[65]);
+/* A series' value on the agent's local /metrics, -1 when absent or unreachable. */
+double harness_endpoint_agent_metric(harness_endpoint_t *w, const char *series);
 
 /* A payload field of a decoded envelope; NULL when absent. */
 const char *harness_envelope_field(const Rampart__EnvelopeView *e, const char *key);

@@ -30,25 +30,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "envelope.pb-c.h"
 #include "harness.h"
+#include "harness_endpoint.h"
 #include "harness_kafka.h"
 #include "rampart.pb-c.h"
 
 #define AGENT_ID "agent-test-1"
 
 typedef struct {
-    harness_proc_t *redis, *sd, *kafka, *ac, *agent;
-    uint16_t redis_port, sd_port, ac_grpc, ac_http, agent_http;
-    char bootstrap[256];
-    char keys_path[512], ak[32], sk[65];
-    char pki[512], cert[600];
-    char dir[512]; /* the test's log folder */
-    char plugins[600], state[600];
-    char sha[65];
-    char agent_cfg[600];
+    harness_endpoint_t e; /* servers, the agent, its folders (tests/harness/harness_endpoint.h) */
+    char sha[65];         /* of plugin-sim, installed under each test plugin's name */
 } world_t;
 
 static world_t W;
@@ -68,115 +60,27 @@ static void sleep_ms(int ms)
 
 /* --- services ----------------------------------------------------------------------------- */
 
-static void start_sd(void)
-{
-    char cfg[1024], path[512], bin[512];
-    W.sd_port = harness_free_port();
-    snprintf(cfg, sizeof(cfg),
-             "http:\n  listen: 127.0.0.1:%u\nredis:\n  addr: 127.0.0.1:%u\n"
-             "registry:\n  ttl: 30s\n  cache: 0\nauth:\n  keys_file: %s\n",
-             (unsigned)W.sd_port, (unsigned)W.redis_port, W.keys_path);
-    assert_int_equal(harness_write_file("sd.yaml", cfg, path, sizeof(path)), 0);
-    harness_bin("service-discovery/rampart-sd", bin, sizeof(bin));
-    char *argv[] = {bin, "-c", path, NULL};
-    assert_non_null(W.sd = harness_spawn("sd", argv, NULL));
-    assert_int_equal(harness_wait_port(W.sd_port, 15000), 0);
-}
-
-/* The AgentCenter on W.ac_grpc / W.ac_http (kept across a restart). */
-static void start_ac(void)
-{
-    char cfg[4096], path[512], bin[512];
-    snprintf(cfg, sizeof(cfg),
-             "log:\n  level: info\ninstance:\n  id: ac-agent-test\n"
-             "grpc:\n  listen: 127.0.0.1:%u\n  drain_timeout: 2s\n"
-             "tls:\n  ca_file: %s/ca.pem\n  cert_file: %s/server.pem\n  key_file: %s/server.key\n"
-             "http:\n  listen: 127.0.0.1:%u\nauth:\n  keys_file: %s\n"
-             "kafka:\n  brokers: %s\n  flush_timeout: 5s\n"
-             "sd:\n  addrs: [127.0.0.1:%u]\n  access_key: %s\n  renew_interval: 1s\n",
-             (unsigned)W.ac_grpc, W.pki, W.pki, W.pki, (unsigned)W.ac_http, W.keys_path,
-             W.bootstrap, (unsigned)W.sd_port, W.ak);
-    assert_int_equal(harness_write_file("ac.yaml", cfg, path, sizeof(path)), 0);
-    harness_bin("agent-center/rampart-agent-center", bin, sizeof(bin));
-    char *argv[] = {bin, "-c", path, NULL};
-    assert_non_null(W.ac = harness_spawn("ac", argv, NULL));
-    assert_int_equal(harness_wait_log(W.ac, "event=started", NULL, 0, 15000), 0);
-}
-
-static long ac_call(const char *method, const char *path, const char *body, json_t **out)
-{
-    char u[256];
-    snprintf(u, sizeof(u), "http://127.0.0.1:%u%s", (unsigned)W.ac_http, path);
-    harness_http_response_t r;
-    harness_http_signed(method, u, body, body ? strlen(body) : 0, W.ak, W.sk, 0, &r);
-    json_error_t je;
-    if (out)
-        *out = r.body ? json_loads(r.body, 0, &je) : NULL;
-    long st = r.status;
-    harness_http_response_free(&r);
-    return st;
-}
-
 /* Posts a command for the agent; retries while it is not connected yet. */
 static void command(const char *body)
 {
-    long st = 0;
-    for (int i = 0; i < 100 && st != 202; i++) {
-        st = ac_call("POST", "/api/v1/agents/" AGENT_ID "/commands", body, NULL);
-        if (st != 202)
-            sleep_ms(200);
-    }
-    assert_int_equal(st, 202);
+    assert_int_equal(harness_endpoint_command(&W.e, body), 202);
 }
 
-/* Value of a Prometheus series of the agent's local listener, -1 if absent. */
 static double agent_metric(const char *series)
 {
-    char u[256];
-    snprintf(u, sizeof(u), "http://127.0.0.1:%u/metrics", (unsigned)W.agent_http);
-    harness_http_response_t r;
-    harness_http("GET", u, NULL, 0, NULL, &r);
-    double v = -1;
-    size_t n = strlen(series);
-    for (char *line = r.body; line && *line;) {
-        char *nl = strchr(line, '\n');
-        if (strncmp(line, series, n) == 0 && line[n] == ' ')
-            v = strtod(line + n + 1, NULL);
-        line = nl ? nl + 1 : NULL;
-    }
-    harness_http_response_free(&r);
-    return v;
+    return harness_endpoint_agent_metric(&W.e, series);
 }
 
 /* --- plugins ------------------------------------------------------------------------------ */
 
-static void sha256_file(const char *path, char hex[65])
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    unsigned char buf[65536], md[32];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        EVP_DigestUpdate(ctx, buf, n);
-    fclose(f);
-    unsigned int mdlen = 0;
-    EVP_DigestFinal_ex(ctx, md, &mdlen);
-    EVP_MD_CTX_free(ctx);
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-}
-
 /* Installs plugin-sim as <plugins>/<name>/<name>. */
 static void install_plugin(const char *name)
 {
-    char bin[512], dst[800], cmd[2000];
-    harness_bin("tests/tools/plugin-sim/rampart-plugin-sim", bin, sizeof(bin));
-    snprintf(dst, sizeof(dst), "%s/%s", W.plugins, name);
-    mkdir(dst, 0755);
-    snprintf(cmd, sizeof(cmd), "cp '%s' '%s/%s'", bin, dst, name);
-    assert_int_equal(system(cmd), 0);
+    char sha[65];
+    assert_int_equal(harness_endpoint_install_plugin(
+                         &W.e, name, "tests/tools/plugin-sim/rampart-plugin-sim", sha),
+                     0);
+    assert_string_equal(sha, W.sha);
 }
 
 /* Appends {"name","version","sha256","detail"} to a configs JSON array text. */
@@ -191,31 +95,6 @@ static void add_config(char *buf, size_t len, const char *name, const char *vers
 }
 
 /* --- the agent ---------------------------------------------------------------------------- */
-
-static harness_proc_t *spawn_agent(const char *name, const char *id, const char *cert)
-{
-    char cfg[4096], path[512], bin[512], file[64];
-    snprintf(cfg, sizeof(cfg),
-             "log:\n  level: info\nagent:\n  id: %s\n  state_dir: %s\n"
-             "sd:\n  addrs: [127.0.0.1:%u]\n"
-             "tls:\n  ca_file: %s/ca.pem\n  cert_file: %s.pem\n  key_file: %s.key\n"
-             "transport:\n  backoff_min: 200ms\n  backoff_max: 2s\n  drain_timeout: 3s\n"
-             "spool:\n  dir: %s/spool\n  memory_max: 256KiB\n  disk_max: 64MiB\n"
-             "  segment_size: 1MiB\n"
-             "plugins:\n  dir: %s\n  rate: 2000\n  burst: 2000\n  memory_max: 0\n"
-             "  restart_backoff_min: 200ms\n  restart_backoff_max: 2s\n  stop_timeout: 3s\n"
-             "heartbeat:\n  interval: 2s\nhttp:\n  port: %u\n",
-             id, W.state, (unsigned)W.sd_port, W.pki, cert, cert, W.state, W.plugins,
-             (unsigned)W.agent_http);
-    snprintf(file, sizeof(file), "%s.yaml", name);
-    assert_int_equal(harness_write_file(file, cfg, path, sizeof(path)), 0);
-    snprintf(W.agent_cfg, sizeof(W.agent_cfg), "%s", path);
-    harness_bin("endpoint/agent/rampart-agent", bin, sizeof(bin));
-    char *argv[] = {bin, "-c", path, NULL};
-    harness_proc_t *p = harness_spawn(name, argv, NULL);
-    assert_non_null(p);
-    return p;
-}
 
 /* Counts lines of the agent's log holding every one of the (up to 3) needles. */
 static int log_count(harness_proc_t *p, const char *a, const char *b, const char *c)
@@ -244,38 +123,12 @@ static bool wait_count(harness_proc_t *p, int want, int timeout_ms, const char *
 
 /* --- Kafka -------------------------------------------------------------------------------- */
 
-static const char *field(const Rampart__EnvelopeView *e, const char *key)
-{
-    if (!e->payload)
-        return NULL;
-    for (size_t i = 0; i < e->payload->n_fields; i++)
-        if (strcmp(e->payload->fields[i]->key, key) == 0)
-            return e->payload->fields[i]->value;
-    return NULL;
-}
-
-typedef bool (*match_fn)(const Rampart__EnvelopeView *e, void *ud);
+#define field harness_envelope_field
 
 /* Reads rampart.state from the start until match returns true (or timeout). */
-static bool scan_state(match_fn match, void *ud, int timeout_s)
+static bool scan_state(harness_envelope_fn match, void *ud, int timeout_s)
 {
-    harness_kafka_reader_t *r = harness_kafka_reader_new(W.bootstrap, "rampart.state");
-    assert_non_null(r);
-    double deadline = now_s() + timeout_s;
-    bool found = false;
-    harness_kafka_msg_t m;
-    while (!found && now_s() < deadline) {
-        if (!harness_kafka_next(r, 500, &m))
-            continue;
-        Rampart__EnvelopeView *e = rampart__envelope_view__unpack(NULL, m.len, m.value);
-        if (e && strcmp(m.key, AGENT_ID) == 0 && strcmp(e->agent_id, AGENT_ID) == 0)
-            found = match(e, ud);
-        if (e)
-            rampart__envelope_view__free_unpacked(e, NULL);
-        harness_kafka_msg_dispose(&m);
-    }
-    harness_kafka_reader_free(r);
-    return found;
+    return harness_endpoint_scan(&W.e, "rampart.state", match, ud, timeout_s);
 }
 
 /* --- tests -------------------------------------------------------------------------------- */
@@ -284,7 +137,8 @@ static void test_identity_refused(void **state)
 {
     (void)state;
     /* The certificate says AGENT_ID; the configuration another id. */
-    harness_proc_t *p = spawn_agent("agent-liar", "someone-else", W.cert);
+    harness_proc_t *p = harness_endpoint_spawn_agent(&W.e, "agent-liar", "someone-else", NULL);
+    assert_non_null(p);
     for (int i = 0; i < 100 && harness_alive(p); i++)
         sleep_ms(100);
     assert_false(harness_alive(p));
@@ -350,7 +204,7 @@ static bool hb_matches(const Rampart__EnvelopeView *e, void *ud)
 static void test_heartbeat(void **state)
 {
     (void)state;
-    assert_int_equal(harness_wait_log(W.agent, "event=connected", NULL, 0, 20000), 0);
+    assert_int_equal(harness_wait_log(W.e.agent, "event=connected", NULL, 0, 20000), 0);
     assert_true(scan_state(hb_matches, NULL, 30));
 }
 
@@ -417,17 +271,18 @@ static void test_plugins(void **state)
     command(body);
 
     /* sha256 mismatch: refused, with the reason. */
-    assert_true(wait_count(W.agent, 1, 10000, "event=plugin_refused plugin=badsha",
+    assert_true(wait_count(W.e.agent, 1, 10000, "event=plugin_refused plugin=badsha",
                            "sha256 mismatch", NULL));
     /* The crashing plugin is restarted (again and again). */
-    assert_true(wait_count(W.agent, 3, 20000, "event=plugin_started plugin=crash", NULL, NULL));
-    assert_true(log_count(W.agent, "event=plugin_exited plugin=crash", "signal 6", NULL) >= 2);
+    assert_true(wait_count(W.e.agent, 3, 20000, "event=plugin_started plugin=crash", NULL, NULL));
+    assert_true(log_count(W.e.agent, "event=plugin_exited plugin=crash", "signal 6", NULL) >= 2);
     /* The malformed frame cuts the plugin off, with the reason, and it comes back. */
-    assert_true(wait_count(W.agent, 1, 10000, "event=plugin_cut_off plugin=malformed",
+    assert_true(wait_count(W.e.agent, 1, 10000, "event=plugin_cut_off plugin=malformed",
                            "reason=malformed_record", NULL));
-    assert_true(wait_count(W.agent, 2, 10000, "event=plugin_started plugin=malformed", NULL, NULL));
+    assert_true(
+        wait_count(W.e.agent, 2, 10000, "event=plugin_started plugin=malformed", NULL, NULL));
     /* The flooding plugin is throttled. */
-    assert_true(wait_count(W.agent, 1, 10000, "event=plugin_throttled plugin=flood", NULL, NULL));
+    assert_true(wait_count(W.e.agent, 1, 10000, "event=plugin_throttled plugin=flood", NULL, NULL));
 
     /* A task through the AgentCenter reaches the echo plugin; its answer comes back. */
     command("{\"task\":{\"data_type\":1234,\"object_name\":\"echo\",\"data\":\"hello\","
@@ -446,14 +301,14 @@ static void test_plugins(void **state)
     assert_true(scan_state(flood_matches, &f, 30));
     print_message("flood: %" PRIu64 " records dropped by the rate limit\n", f.plugin_drops);
     assert_true(agent_metric("rampart_agent_plugin_dropped_total{plugin=\"flood\"}") > 0);
-    assert_true(harness_alive(W.agent));
+    assert_true(harness_alive(W.e.agent));
 }
 
 /* Reads rampart.events for the steady plugin's records: returns how many arrived; sets *bad on
  * a duplicate, a gap or a reordering. */
 static uint64_t read_steady(uint64_t want, int timeout_s, const char *run, int *bad)
 {
-    harness_kafka_reader_t *r = harness_kafka_reader_new(W.bootstrap, "rampart.events");
+    harness_kafka_reader_t *r = harness_kafka_reader_new(W.e.bootstrap, "rampart.events");
     assert_non_null(r);
     double deadline = now_s() + timeout_s;
     uint64_t next = 0;
@@ -494,9 +349,9 @@ static void test_outage(void **state)
     strcat(body, "]}");
     command(body); /* also stops the plugins of the previous test */
     char rest[256];
-    assert_int_equal(
-        harness_wait_log(W.agent, "event=plugin_started plugin=steady", rest, sizeof(rest), 10000),
-        0);
+    assert_int_equal(harness_wait_log(W.e.agent, "event=plugin_started plugin=steady", rest,
+                                      sizeof(rest), 10000),
+                     0);
     char run[32] = "";
     const char *pid = strstr(rest, "pid=");
     assert_non_null(pid);
@@ -504,8 +359,8 @@ static void test_outage(void **state)
     sleep_ms(3000);
 
     print_message("stopping the AgentCenter for 60 s\n");
-    int st = harness_stop(W.ac);
-    W.ac = NULL;
+    int st = harness_stop(W.e.ac);
+    W.e.ac = NULL;
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     sleep_ms(60000);
     double spooled = agent_metric("rampart_agent_spool_records");
@@ -513,14 +368,14 @@ static void test_outage(void **state)
     print_message("after 60 s: %.0f records spooled, %.0f bytes on disk\n", spooled, disk);
     assert_true(spooled > 50000);
     assert_true(disk > 0);
-    start_ac();
-    assert_true(wait_count(W.agent, 2, 30000, "event=connected", NULL, NULL));
+    assert_int_equal(harness_endpoint_start_ac(&W.e), 0);
+    assert_true(wait_count(W.e.agent, 2, 30000, "event=connected", NULL, NULL));
     sleep_ms(5000);
 
     /* Stop the plugin: it says how many records it wrote. */
     command("{\"configs\":[]}");
     char plog[800];
-    snprintf(plog, sizeof(plog), "%s/plugins/steady.log", W.state);
+    snprintf(plog, sizeof(plog), "%s/plugins/steady.log", W.e.state);
     uint64_t written = 0;
     for (int i = 0; i < 100 && !written; i++) {
         FILE *f = fopen(plog, "r");
@@ -543,46 +398,27 @@ static void test_outage(void **state)
     assert_int_equal(bad, 0);
     assert_int_equal(got, written);
     assert_true(agent_metric("rampart_agent_spool_dropped_total") == 0);
-    assert_true(harness_alive(W.agent));
+    assert_true(harness_alive(W.e.agent));
 }
 
 static int setup(void **state)
 {
     (void)state;
-    assert_non_null(W.redis = harness_redis_start(&W.redis_port));
-    assert_int_equal(
-        harness_make_keys("rampart-test", W.sk, sizeof(W.sk), W.keys_path, sizeof(W.keys_path)), 0);
-    snprintf(W.ak, sizeof(W.ak), "rampart-test");
-    char kp[512];
-    snprintf(kp, sizeof(kp), "%s", W.keys_path);
-    snprintf(W.dir, sizeof(W.dir), "%s", dirname(kp));
-    assert_int_equal(harness_make_pki(W.pki, sizeof(W.pki)), 0);
-    assert_int_equal(harness_make_client_cert(W.pki, AGENT_ID, W.cert, sizeof(W.cert)), 0);
-    snprintf(W.plugins, sizeof(W.plugins), "%s/plugins", W.dir);
-    snprintf(W.state, sizeof(W.state), "%s/agent-state", W.dir);
-    char cmd[4096];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' && mkdir -p '%s'", W.plugins, W.state, W.plugins);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(harness_endpoint_start_servers(&W.e, AGENT_ID), 0);
     char bin[512];
     harness_bin("tests/tools/plugin-sim/rampart-plugin-sim", bin, sizeof(bin));
-    sha256_file(bin, W.sha);
-    assert_non_null(W.kafka = harness_kafka_start(W.bootstrap, sizeof(W.bootstrap)));
-    start_sd();
-    W.ac_grpc = harness_free_port();
-    W.ac_http = harness_free_port();
-    start_ac();
-    W.agent_http = harness_free_port();
-    W.agent = spawn_agent("agent", AGENT_ID, W.cert);
-    assert_int_equal(harness_wait_log(W.agent, "event=started", NULL, 0, 15000), 0);
+    assert_int_equal(harness_sha256_file(bin, W.sha), 0);
+    assert_non_null(W.e.agent = harness_endpoint_spawn_agent(&W.e, "agent", AGENT_ID, NULL));
+    assert_int_equal(harness_wait_log(W.e.agent, "event=started", NULL, 0, 15000), 0);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    if (W.agent) {
-        assert_true(harness_alive(W.agent));
-        int st = harness_stop(W.agent);
+    if (W.e.agent) {
+        assert_true(harness_alive(W.e.agent));
+        int st = harness_stop(W.e.agent);
         assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     }
     return 0;
