@@ -4,10 +4,12 @@
 #   make release  optimised build (build/release)
 #   make bench    optimised build, then run the benchmarks in tests/bench
 #   make format   clang-format the tree
+#   make trial    install, build (release), make secrets and start the whole platform on this host
+#   make trial-stop  stop it (its data folder, ./trial or $$RAMPART_TRIAL_DIR, stays)
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps dev release test unit fuzz bench format clean
+.PHONY: all deps dev release test unit fuzz bench format clean trial trial-stop trial-status
 
 all: dev
 
@@ -40,6 +42,16 @@ bench: deps
 
 format:
 	git ls-files '*.c' '*.h' | xargs clang-format -i
+
+# The local trial (scripts/trial.sh, docs/install.md). RAMPART_TRIAL_DIR moves its data folder.
+trial: deps
+	scripts/trial.sh start
+
+trial-stop:
+	scripts/trial.sh stop
+
+trial-status:
+	scripts/trial.sh status
 
 clean:
 	rm -rf build
