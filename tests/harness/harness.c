@@ -609,6 +609,25 @@ void harness_http_response_free(harness_http_response_t *r)
     r->len = 0;
 }
 
+double harness_metric(uint16_t port, const char *series)
+{
+    char u[128];
+    snprintf(u, sizeof(u), "http://127.0.0.1:%u/metrics", (unsigned)port);
+    harness_http_response_t r;
+    if (harness_http("GET", u, NULL, 0, NULL, &r) < 0)
+        return -1;
+    double v = -1;
+    size_t n = strlen(series);
+    for (char *line = r.body; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (strncmp(line, series, n) == 0 && line[n] == ' ')
+            v = strtod(line + n + 1, NULL);
+        line = nl ? nl + 1 : NULL;
+    }
+    harness_http_response_free(&r);
+    return v;
+}
+
 const char *harness_bin(const char *rel, char *buf, size_t size)
 {
     snprintf(buf, size, "%s/%s", RAMPART_BUILD_DIR, rel);

@@ -91,6 +91,9 @@ int harness_http_signed(const char *method, const char *url, const char *body, s
                         const char *access_key, const char *secret, int64_t now,
                         harness_http_response_t *out);
 void harness_http_response_free(harness_http_response_t *r);
+/* The value of one Prometheus series (name with its labels, exactly as rendered) on
+ * http://127.0.0.1:port/metrics; -1 when absent or unreachable. */
+double harness_metric(uint16_t port, const char *series);
 
 /* Path of one of our built binaries, relative to the build dir ("service-discovery/rampart-sd"). */
 const char *harness_bin(const char *rel, char *buf, size_t size);

@@ -200,21 +200,7 @@ long harness_endpoint_command(harness_endpoint_t *w, const char *body)
 
 double harness_endpoint_agent_metric(harness_endpoint_t *w, const char *series)
 {
-    char u[256];
-    snprintf(u, sizeof(u), "http://127.0.0.1:%u/metrics", (unsigned)w->agent_http);
-    harness_http_response_t r;
-    if (harness_http("GET", u, NULL, 0, NULL, &r) < 0)
-        return -1;
-    double v = -1;
-    size_t n = strlen(series);
-    for (char *line = r.body; line && *line;) {
-        char *nl = strchr(line, '\n');
-        if (strncmp(line, series, n) == 0 && line[n] == ' ')
-            v = strtod(line + n + 1, NULL);
-        line = nl ? nl + 1 : NULL;
-    }
-    harness_http_response_free(&r);
-    return v;
+    return harness_metric(w->agent_http, series);
 }
 
 const char *harness_envelope_field(const Rampart__EnvelopeView *e, const char *key)

@@ -141,20 +141,7 @@ static json_int_t ac_connections(int i)
 /* Value of one Prometheus series (name with its labels, exactly as rendered), -1 if absent. */
 static double metric(int i, const char *series)
 {
-    char u[256];
-    snprintf(u, sizeof(u), "http://127.0.0.1:%u/metrics", (unsigned)W.ac[i].http_port);
-    harness_http_response_t r;
-    harness_http("GET", u, NULL, 0, NULL, &r);
-    double v = -1;
-    size_t n = strlen(series);
-    for (char *line = r.body; line && *line;) {
-        char *nl = strchr(line, '\n');
-        if (strncmp(line, series, n) == 0 && line[n] == ' ')
-            v = strtod(line + n + 1, NULL);
-        line = nl ? nl + 1 : NULL;
-    }
-    harness_http_response_free(&r);
-    return v;
+    return harness_metric(W.ac[i].http_port, series);
 }
 
 /* --- simulated agents --------------------------------------------------------------------- */

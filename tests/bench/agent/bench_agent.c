@@ -83,25 +83,6 @@ static void sha256_file(const char *path, char hex[65])
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
 }
 
-/* The agent's metric (local listener), -1 if absent. */
-static double metric(uint16_t port, const char *series)
-{
-    char u[128];
-    snprintf(u, sizeof(u), "http://127.0.0.1:%u/metrics", (unsigned)port);
-    harness_http_response_t r;
-    harness_http("GET", u, NULL, 0, NULL, &r);
-    double v = -1;
-    size_t n = strlen(series);
-    for (char *line = r.body; line && *line;) {
-        char *nl = strchr(line, '\n');
-        if (strncmp(line, series, n) == 0 && line[n] == ' ')
-            v = strtod(line + n + 1, NULL);
-        line = nl ? nl + 1 : NULL;
-    }
-    harness_http_response_free(&r);
-    return v;
-}
-
 int main(int argc, char **argv)
 {
     double seconds = 10;
@@ -205,11 +186,11 @@ int main(int argc, char **argv)
         }
         sleep_s(seconds < 2 ? 1 : 3); /* warm-up: connect, first heartbeat */
         pid_t pid = harness_pid(agent);
-        double sent0 = metric(aport, "rampart_agent_sent_records_total");
+        double sent0 = harness_metric(aport, "rampart_agent_sent_records_total");
         double c0 = cpu_s(pid), t0 = now_s();
         sleep_s(seconds);
         double c1 = cpu_s(pid), t1 = now_s();
-        double sent1 = metric(aport, "rampart_agent_sent_records_total");
+        double sent1 = harness_metric(aport, "rampart_agent_sent_records_total");
         double rss = rss_mib(pid);
         double pct = (c1 - c0) / (t1 - t0) * 100.0;
         printf("  %6ld records/s: cpu %.3f%%  rss %.1f MiB  sent %.0f records/s\n", rate, pct, rss,
