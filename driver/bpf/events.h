@@ -3,8 +3,9 @@
  * Fixed-width types only, no kernel or libc includes: the BPF side gets __u32 and friends from
  * vmlinux.h, userspace from <linux/types.h>. One record is a struct rs_event followed by
  * `nstr` strings, each a __u16 length and that many bytes (no NUL). The first two strings of
- * every record are the exe path and the UTS nodename; the per-type strings follow in the
- * order listed below. Numbers in num[] and the socket tuple are per type, as listed. */
+ * every record are the exe path and the UTS nodename (empty when RS_F_EXE_CACHED or
+ * RS_F_HOST_UTS say the reader knows them already); the per-type strings follow in the order
+ * listed below. Numbers in num[] and the socket tuple are per type, as listed. */
 #ifndef RAMPART_DRIVER_EVENTS_H
 #define RAMPART_DRIVER_EVENTS_H
 
@@ -59,6 +60,12 @@ enum rs_fd_kind {
 #define RS_F_ARGV_TRUNCATED 0x01u /* argv longer than what the kernel side copies */
 #define RS_F_EXE_TRUNCATED  0x02u /* exe path longer than the per-process cache holds */
 #define RS_F_PATH_TRUNCATED 0x04u /* a dentry walk stopped at its depth limit */
+#define RS_F_EXE_CACHED     0x08u /* exe left out: the same as in this process' earlier record */
+#define RS_F_HOST_UTS       0x10u /* nodename left out: the host's (initial UTS namespace) */
+
+/* Inode numbers of the initial namespaces (fixed by the kernel: PROC_*_INIT_INO). */
+#define RS_INIT_UTS_INO 0xEFFFFFFEu
+#define RS_INIT_PID_INO 0xEFFFFFFCu
 
 #define RS_NUM_ARGS   12
 #define RS_MAX_ARGV   2048 /* argv bytes copied by the kernel side; the plugin reads the rest */

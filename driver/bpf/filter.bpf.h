@@ -8,29 +8,18 @@
 #define FNV64_OFFSET 0xcbf29ce484222325ULL
 #define FNV64_PRIME  0x100000001b3ULL
 
-struct hash_ctx {
-    const char *s;
-    __u64 h;
-};
-
-static long hash_step(__u32 i, void *arg)
-{
-    struct hash_ctx *c = arg;
-    char ch = 0;
-    bpf_probe_read_kernel(&ch, 1, c->s + i);
-    if (!ch)
-        return 1;
-    c->h = (c->h ^ (__u8)ch) * FNV64_PRIME;
-    return 0;
-}
-
-/* FNV-1a 64 of a NUL-terminated string of at most RS_MAX_EXE bytes (the plugin computes the
- * same hash for the paths in its lists). */
+/* FNV-1a 64 of a NUL-terminated string in a map value (the plugin computes the same hash for
+ * the paths in its lists). */
 static __always_inline __u64 exe_hash_of(const char *s)
 {
-    struct hash_ctx c = {.s = s, .h = FNV64_OFFSET};
-    bpf_loop(RS_MAX_EXE, hash_step, &c, 0);
-    return c.h;
+    __u64 h = FNV64_OFFSET;
+    for (int i = 0; i < RS_MAX_EXE - 1; i++) {
+        char ch = s[i];
+        if (!ch)
+            break;
+        h = (h ^ (__u8)ch) * FNV64_PRIME;
+    }
+    return h;
 }
 
 static __always_inline void proc_verdict(struct proc_info *pi)

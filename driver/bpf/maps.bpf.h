@@ -26,6 +26,7 @@ struct proc_info {
 #define PI_DENIED    0x2u /* exe in the deny list */
 #define PI_ROOT_OK   0x4u /* became root through a setuid exec or a setuid-family call */
 #define PI_EXE_TRUNC 0x8u
+#define PI_EXE_SENT  0x10u /* a record with the exe went out since the last exec */
 
 struct scratch {
     __u8 buf[SCRATCH_SIZE];
@@ -114,5 +115,6 @@ volatile __u32 allow_mode = 0;           /* 1: only exes in exe_allow are report
 volatile __u32 filter_gen = 1;           /* bumped by the plugin when a list changes */
 volatile __u32 rate_limit = 0;           /* records per exe per second, 0 = no limit */
 volatile __u32 self_tgid = 0;            /* the plugin itself: never reported */
+volatile __u64 wakeup_bytes = 65536;     /* wake the consumer once this much is waiting */
 
 #endif

@@ -112,7 +112,12 @@ static __always_inline void rec_submit(struct rec *r)
     if (size < sizeof(struct rs_event))
         return;
     r->e->size = size;
-    if (bpf_ringbuf_output(&events, r->s->buf, size, 0) == 0)
+    /* wake the consumer only when a batch is waiting: a wakeup per record costs the producer
+     * an irq_work and the consumer a context switch; the plugin also polls on a timer */
+    __u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
+                      ? BPF_RB_FORCE_WAKEUP
+                      : BPF_RB_NO_WAKEUP;
+    if (bpf_ringbuf_output(&events, r->s->buf, size, flags) == 0)
         counter_add(r->e->ev, 0);
     else
         counter_add(r->e->ev, 1);

@@ -27,20 +27,30 @@ char LICENSE[] SEC("license") = "GPL";
 #define RS_PR_SET_NAME   15
 #define RS_AT_FDCWD      (-100)
 
-/* Syscalls whose exit the sensor handles (1) or ignores (0). */
+/* Syscalls whose exit the sensor handles: 1 + the event index they feed (checked against the
+ * switches before any work), RS_SYS_ALWAYS for the credential calls (tracked even when 604 is
+ * off, for 611), 0 for the rest. */
+#define RS_SYS_ALWAYS 0xff
+#define E(ev)         ((ev) + 1)
 static const __u8 sys_table[RS_SYS_TABLE] = {
-    [RS_SYS_OPEN] = 1,         [RS_SYS_SENDTO] = 1,    [RS_SYS_SENDMSG] = 1,
-    [RS_SYS_CONNECT] = 1,      [RS_SYS_ACCEPT] = 1,    [RS_SYS_BIND] = 1,
-    [RS_SYS_KILL] = 1,         [RS_SYS_RENAME] = 1,    [RS_SYS_CREAT] = 1,
-    [RS_SYS_LINK] = 1,         [RS_SYS_UNLINK] = 1,    [RS_SYS_PTRACE] = 1,
-    [RS_SYS_SETUID] = 1,       [RS_SYS_SETSID] = 1,    [RS_SYS_SETREUID] = 1,
-    [RS_SYS_SETRESUID] = 1,    [RS_SYS_SETFSUID] = 1,  [RS_SYS_CAPSET] = 1,
-    [RS_SYS_PRCTL] = 1,        [RS_SYS_MOUNT] = 1,     [RS_SYS_INIT_MODULE] = 1,
-    [RS_SYS_OPENAT] = 1,       [RS_SYS_UNLINKAT] = 1,  [RS_SYS_RENAMEAT] = 1,
-    [RS_SYS_LINKAT] = 1,       [RS_SYS_ACCEPT4] = 1,   [RS_SYS_SENDMMSG] = 1,
-    [RS_SYS_FINIT_MODULE] = 1, [RS_SYS_RENAMEAT2] = 1, [RS_SYS_MEMFD_CREATE] = 1,
-    [RS_SYS_OPENAT2] = 1,
+    [RS_SYS_OPEN] = E(RS_EV_CREATE),         [RS_SYS_CREAT] = E(RS_EV_CREATE),
+    [RS_SYS_OPENAT] = E(RS_EV_CREATE),       [RS_SYS_OPENAT2] = E(RS_EV_CREATE),
+    [RS_SYS_SENDTO] = E(RS_EV_DNS),          [RS_SYS_SENDMSG] = E(RS_EV_DNS),
+    [RS_SYS_SENDMMSG] = E(RS_EV_DNS),        [RS_SYS_CONNECT] = E(RS_EV_CONNECT),
+    [RS_SYS_ACCEPT] = E(RS_EV_ACCEPT),       [RS_SYS_ACCEPT4] = E(RS_EV_ACCEPT),
+    [RS_SYS_BIND] = E(RS_EV_BIND),           [RS_SYS_KILL] = E(RS_EV_KILL),
+    [RS_SYS_RENAME] = E(RS_EV_RENAME),       [RS_SYS_RENAMEAT] = E(RS_EV_RENAME),
+    [RS_SYS_RENAMEAT2] = E(RS_EV_RENAME),    [RS_SYS_LINK] = E(RS_EV_LINK),
+    [RS_SYS_LINKAT] = E(RS_EV_LINK),         [RS_SYS_UNLINK] = E(RS_EV_UNLINK),
+    [RS_SYS_UNLINKAT] = E(RS_EV_UNLINK),     [RS_SYS_PTRACE] = E(RS_EV_PTRACE),
+    [RS_SYS_SETSID] = E(RS_EV_SETSID),       [RS_SYS_PRCTL] = E(RS_EV_PRCTL),
+    [RS_SYS_MOUNT] = E(RS_EV_MOUNT),         [RS_SYS_INIT_MODULE] = E(RS_EV_MODULE),
+    [RS_SYS_FINIT_MODULE] = E(RS_EV_MODULE), [RS_SYS_MEMFD_CREATE] = E(RS_EV_MEMFD),
+    [RS_SYS_SETUID] = RS_SYS_ALWAYS,         [RS_SYS_SETREUID] = RS_SYS_ALWAYS,
+    [RS_SYS_SETRESUID] = RS_SYS_ALWAYS,      [RS_SYS_SETFSUID] = RS_SYS_ALWAYS,
+    [RS_SYS_CAPSET] = RS_SYS_ALWAYS,
 };
+#undef E
 
 /* ---- common prologue: the per-process entry, the filters, a fresh record ---- */
 
@@ -51,7 +61,7 @@ static __always_inline int begin(struct rec *r, __u32 ev, __u32 dt, struct task_
         return -1;
     if (!(ev_enabled & (1u << ev)))
         return -1;
-    struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+    struct task_struct *t = bpf_get_current_task_btf();
     struct proc_info *pi = proc_get(t, tgid);
     if (!filter_pass(ev, pi))
         return -1;
@@ -176,7 +186,7 @@ static __always_inline void on_send(struct pt_regs *regs, long ret, __u32 nr)
     if (len < 17)
         return;
     struct rs_sock s = {};
-    struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
+    struct task_struct *cur = bpf_get_current_task_btf();
     struct sock *sk = file_sock(task_fd_file(cur, (__u32)regs->di));
     if (!sk || BPF_CORE_READ(sk, sk_protocol) != 17 /* IPPROTO_UDP */)
         return;
@@ -234,7 +244,7 @@ static __always_inline void on_open(struct pt_regs *regs, long ret, __u32 nr)
         return;
     if (!(flags & RS_O_CREAT))
         return;
-    struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
+    struct task_struct *cur = bpf_get_current_task_btf();
     struct file *f = task_fd_file(cur, (__u32)ret);
     if (!f || !(BPF_CORE_READ(f, f_mode) & RS_FMODE_CREATED))
         return;
@@ -386,7 +396,7 @@ static __always_inline void on_module(struct pt_regs *regs, long ret, __u32 nr)
 static __always_inline void on_cred(struct pt_regs *regs, long ret, __u32 nr)
 {
     struct rec r;
-    struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+    struct task_struct *t = bpf_get_current_task_btf();
     __u32 tgid = bpf_get_current_pid_tgid() >> 32;
     if (tgid == self_tgid)
         return;
@@ -481,7 +491,10 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(rs_sys_exit, struct pt_regs *regs, long ret)
 {
     __u64 nr = regs->orig_ax;
-    if (nr >= RS_SYS_TABLE || !sys_table[nr])
+    if (nr >= RS_SYS_TABLE)
+        return 0;
+    __u8 slot = sys_table[nr];
+    if (!slot || (slot != RS_SYS_ALWAYS && !(ev_enabled & (1u << (slot - 1)))))
         return 0;
     switch (nr) {
     case RS_SYS_CONNECT:
@@ -503,8 +516,7 @@ int BPF_PROG(rs_sys_exit, struct pt_regs *regs, long ret)
     case RS_SYS_CREAT:
     case RS_SYS_OPENAT:
     case RS_SYS_OPENAT2:
-        if (ev_enabled & (1u << RS_EV_CREATE))
-            on_open(regs, ret, nr);
+        on_open(regs, ret, nr);
         break;
     case RS_SYS_RENAME:
     case RS_SYS_RENAMEAT:
@@ -628,7 +640,7 @@ static __always_inline void pack_cred(const struct cred *c, __u64 *out)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(rs_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-    struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+    struct task_struct *t = bpf_get_current_task_btf();
     __u32 tgid = bpf_get_current_pid_tgid() >> 32;
     if (tgid == self_tgid)
         return 0;
@@ -713,7 +725,7 @@ int BPF_PROG(rs_exit, struct task_struct *p, bool group_dead)
     __u32 tgid = bpf_get_current_pid_tgid() >> 32;
     if (tgid == self_tgid)
         return 0;
-    struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+    struct task_struct *t = bpf_get_current_task_btf();
     /* built here for a process that never exec'd nor made a record (the mm is still there:
      * the tracepoint fires before exit_mm) */
     struct proc_info *pi = proc_get(t, tgid);

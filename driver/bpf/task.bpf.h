@@ -15,81 +15,98 @@
 #define RS_S_ISUID        0004000
 #define RS_PATH_MAX_DEPTH 40
 
+/* bpf_rdonly_cast (kfunc, Linux 6.2+): turns an address read with a helper back into a typed
+ * kernel pointer, so the fields behind it are plain loads instead of one helper call each. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define RS_CAST(type, p) ((type *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(type)))
+
 /* pid_type indexes of signal->pids[] (PIDTYPE_PGID, PIDTYPE_SID). */
 #define RS_PIDTYPE_PGID 2
 #define RS_PIDTYPE_SID  3
 
 static __always_inline __u32 pid_nr_of(struct pid *p)
 {
-    if (!p)
-        return 0;
-    return BPF_CORE_READ(p, numbers[0].nr);
+    return p ? p->numbers[0].nr : 0;
 }
 
 static __always_inline __u32 task_pidns_inum(struct task_struct *t, __u32 *root_inum)
 {
-    struct pid *p = BPF_CORE_READ(t, thread_pid);
+    struct pid *p = t->thread_pid;
     if (!p)
         return 0;
-    unsigned int level = BPF_CORE_READ(p, level);
+    *root_inum = p->numbers[0].ns->ns.inum;
+    unsigned int level = p->level;
+    if (level == 0)
+        return *root_inum;
+    /* a nested namespace: numbers[level] (a variable index needs a helper read) */
+    struct pid *pp = BPF_CORE_READ(t, thread_pid);
     struct upid up = {};
-    bpf_core_read(&up, sizeof(up), &p->numbers[level & 0x1f]);
-    *root_inum = BPF_CORE_READ(p, numbers[0].ns, ns.inum);
+    bpf_core_read(&up, sizeof(up), &pp->numbers[level & 0x1f]);
     return up.ns ? BPF_CORE_READ(up.ns, ns.inum) : 0;
 }
 
 /* Fills the common fields of r's record from the current task and adds the exe and nodename
  * strings (exe from the per-process cache pi, which may be NULL). */
-static __always_inline void rec_common(struct rec *r, struct task_struct *t,
-                                       const struct proc_info *pi)
+static __always_inline void rec_common(struct rec *r, struct task_struct *t, struct proc_info *pi)
 {
     struct rs_event *e = r->e;
     __u64 id = bpf_get_current_pid_tgid();
     e->ts = bpf_ktime_get_boot_ns();
     e->pid = (__u32)id;
     e->tgid = id >> 32;
-    e->ppid = BPF_CORE_READ(t, real_parent, tgid);
-    e->pgid = pid_nr_of(BPF_CORE_READ(t, signal, pids[RS_PIDTYPE_PGID]));
-    e->sid = pid_nr_of(BPF_CORE_READ(t, signal, pids[RS_PIDTYPE_SID]));
-    e->uid = BPF_CORE_READ(t, cred, uid.val);
-    e->euid = BPF_CORE_READ(t, cred, euid.val);
+    /* t comes from bpf_get_current_task_btf(): plain loads, no helper calls */
+    struct signal_struct *sig = t->signal;
+    const struct cred *cred = t->cred;
+    struct nsproxy *nsp = t->nsproxy;
+    e->ppid = t->real_parent->tgid;
+    e->pgid = pid_nr_of(sig->pids[RS_PIDTYPE_PGID]);
+    e->sid = pid_nr_of(sig->pids[RS_PIDTYPE_SID]);
+    e->uid = cred->uid.val;
+    e->euid = cred->euid.val;
     if (bpf_core_field_exists(t->sessionid))
-        e->sessionid = BPF_CORE_READ(t, sessionid);
+        e->sessionid = t->sessionid;
     e->pns = task_pidns_inum(t, &e->root_pns);
-    e->mntns = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
+    e->mntns = nsp ? nsp->mnt_ns->ns.inum : 0;
     e->cgroup_id = bpf_get_current_cgroup_id();
     bpf_get_current_comm(e->comm, sizeof(e->comm));
-    if (pi) {
+    /* the exe goes out once per process image (and in every execve record); the reader keeps
+     * it per process */
+    if (pi && (!(pi->flags & PI_EXE_SENT) || e->ev == RS_EV_EXECVE)) {
         rec_str_kernel(r, pi->exe, RS_MAX_EXE);
         if (pi->flags & PI_EXE_TRUNC)
             e->flags |= RS_F_EXE_TRUNCATED;
+        pi->flags |= PI_EXE_SENT;
+    } else {
+        rec_empty(r);
+        if (pi)
+            e->flags |= RS_F_EXE_CACHED;
+    }
+    struct uts_namespace *uts = nsp ? nsp->uts_ns : 0;
+    if (uts && uts->ns.inum == RS_INIT_UTS_INO) {
+        rec_empty(r);
+        e->flags |= RS_F_HOST_UTS;
+    } else if (uts) {
+        rec_str_kernel(r, &uts->name.nodename, 65);
     } else {
         rec_empty(r);
     }
-    struct uts_namespace *uts = BPF_CORE_READ(t, nsproxy, uts_ns);
-    if (uts)
-        rec_str_kernel(r, &uts->name.nodename, 65);
-    else
-        rec_empty(r);
 }
 
 /* The struct file behind fd of task t, or NULL. */
 static __always_inline struct file *task_fd_file(struct task_struct *t, __u32 fd)
 {
-    struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-    if (!fdt)
+    struct fdtable *fdt = t->files->fdt;
+    if (!fdt || fd >= fdt->max_fds)
         return 0;
-    if (fd >= BPF_CORE_READ(fdt, max_fds))
-        return 0;
-    struct file **fds = BPF_CORE_READ(fdt, fd);
-    struct file *f = 0;
-    bpf_core_read(&f, sizeof(f), &fds[fd]);
-    return f;
+    struct file **fds = fdt->fd;
+    void *f = 0;
+    bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+    return f ? RS_CAST(struct file, f) : 0;
 }
 
 static __always_inline __u32 file_mode(struct file *f)
 {
-    return BPF_CORE_READ(f, f_inode, i_mode);
+    return f->f_inode->i_mode;
 }
 
 /* Fills s from a socket's sock when it is AF_INET or AF_INET6; returns 1 if filled. */
@@ -97,21 +114,22 @@ static __always_inline int sock_tuple(struct sock *sk, struct rs_sock *s)
 {
     if (!sk)
         return 0;
-    __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    struct sock_common *c = &sk->__sk_common;
+    __u16 family = c->skc_family;
     if (family == RS_AF_INET) {
-        __u32 sa = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-        __u32 da = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+        __u32 sa = c->skc_rcv_saddr;
+        __u32 da = c->skc_daddr;
         __builtin_memcpy(s->saddr, &sa, 4);
         __builtin_memcpy(s->daddr, &da, 4);
     } else if (family == RS_AF_INET6) {
-        BPF_CORE_READ_INTO(&s->saddr, sk, __sk_common.skc_v6_rcv_saddr);
-        BPF_CORE_READ_INTO(&s->daddr, sk, __sk_common.skc_v6_daddr);
+        bpf_probe_read_kernel(&s->saddr, 16, &c->skc_v6_rcv_saddr);
+        bpf_probe_read_kernel(&s->daddr, 16, &c->skc_v6_daddr);
     } else {
         return 0;
     }
     s->family = family;
-    s->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-    s->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+    s->sport = c->skc_num;
+    s->dport = bpf_ntohs(c->skc_dport);
     return 1;
 }
 
@@ -120,8 +138,8 @@ static __always_inline struct sock *file_sock(struct file *f)
 {
     if (!f || (file_mode(f) & RS_S_IFMT) != RS_S_IFSOCK)
         return 0;
-    struct socket *so = BPF_CORE_READ(f, private_data);
-    return so ? BPF_CORE_READ(so, sk) : 0;
+    void *so = f->private_data;
+    return so ? RS_CAST(struct socket, so)->sk : 0;
 }
 
 /* Reads a user sockaddr (sockaddr_in or sockaddr_in6) as the peer (d*) or local (s*) end.

@@ -28,6 +28,13 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static void refresh_nodename(driver_t *d)
+{
+    struct utsname u;
+    if (uname(&u) == 0)
+        snprintf(d->en.host_nodename, sizeof(d->en.host_nodename), "%s", u.nodename);
+}
+
 static void on_record(void *ctx, const void *data, size_t len)
 {
     driver_t *d = ctx;
@@ -54,6 +61,7 @@ int driver_init(driver_t *d, const driver_config_t *cfg, rp_plugin_t *plugin)
     d->en.exe = cfg->exe_hash ? exehash_new() : NULL;
     d->en.containers = containers_new(cfg->proc_root, NULL);
     d->en.proc_root = cfg->proc_root;
+    refresh_nodename(d);
     char err[256];
     int rc = sensor_new(&cfg->sensor, on_record, d, &d->sensor, err, sizeof(err));
     if (rc < 0) {
@@ -174,7 +182,7 @@ int driver_run(driver_t *d, volatile sig_atomic_t *stop)
     while (!*stop && !rp_plugin_closed(d->plugin)) {
         struct pollfd pf[2] = {{.fd = sensor_fd(d->sensor), .events = POLLIN},
                                {.fd = rp_task_fd(d->plugin), .events = POLLIN}};
-        int n = poll(pf, pf[1].fd >= 0 ? 2 : 1, 100);
+        int n = poll(pf, pf[1].fd >= 0 ? 2 : 1, 50);
         if (n < 0 && errno != EINTR) {
             rc = -errno;
             break;
@@ -202,6 +210,7 @@ int driver_run(driver_t *d, volatile sig_atomic_t *stop)
             next_rk = now + (uint64_t)d->cfg.rootkit_secs * 1000;
         }
         if (now >= next_hb) {
+            refresh_nodename(d);
             driver_heartbeat(d);
             next_hb = now + (uint64_t)d->cfg.heartbeat_secs * 1000;
         }

@@ -327,25 +327,37 @@ void format_event(const event_t *ev, enrich_t *en, rp_record_t *r)
 {
     const struct rs_event *h = ev->h;
     rp_record_begin(r, h->data_type);
-    if (h->ev == RS_EV_EXECVE) {
-        event_str_t argv = event_str(ev, EV_S_ARG0);
-        procs_exec(en->procs, h->tgid, h->ppid, h->comm, argv.p, argv.len);
-    }
     char comm[17];
     memcpy(comm, h->comm, 16);
     comm[16] = '\0';
-    if (h->ev != RS_EV_EXECVE)
+    event_str_t exe = event_str(ev, EV_S_EXE);
+    if (h->ev == RS_EV_EXECVE) {
+        event_str_t argv = event_str(ev, EV_S_ARG0);
+        procs_exec(en->procs, h->tgid, h->ppid, comm, argv.p, argv.len, exe.p, exe.len);
+    } else {
         procs_note(en->procs, h->tgid, h->ppid, comm);
+        if (exe.len)
+            procs_set_exe(en->procs, h->tgid, exe.p, exe.len);
+    }
+    if (!exe.len) {
+        /* left out by the sensor: this process' exe from the table */
+        const proc_t *self = procs_get(en->procs, h->tgid);
+        exe.p = self ? self->exe : "";
+        exe.len = strlen(exe.p);
+    }
     rp_record_add_uint(r, "uid", h->uid);
     rp_record_add_uint(r, "euid", h->euid);
-    add_str(r, "exe", event_str(ev, EV_S_EXE));
+    add_str(r, "exe", exe);
     rp_record_add_uint(r, "pid", h->pid);
     rp_record_add_uint(r, "ppid", h->ppid);
     rp_record_add_uint(r, "pgid", h->pgid);
     rp_record_add_uint(r, "tgid", h->tgid);
     rp_record_add_uint(r, "sid", h->sid);
     rp_record_add(r, "comm", comm);
-    add_str(r, "nodename", event_str(ev, EV_S_NODENAME));
+    if (h->flags & RS_F_HOST_UTS)
+        rp_record_add(r, "nodename", en->host_nodename);
+    else
+        add_str(r, "nodename", event_str(ev, EV_S_NODENAME));
     rp_record_add_uint(r, "sessionid", h->sessionid);
     rp_record_add_uint(r, "pns", h->pns);
     rp_record_add_uint(r, "root_pns", h->root_pns);

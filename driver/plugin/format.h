@@ -19,7 +19,8 @@ typedef struct {
     users_t *users;
     exehash_t *exe; /* NULL: no exe_hash field */
     containers_t *containers;
-    const char *proc_root; /* "/proc" */
+    const char *proc_root;  /* "/proc" */
+    char host_nodename[65]; /* for records from the initial UTS namespace (uname) */
 } enrich_t;
 
 /* Begins r with the event's data_type and adds every field. */

@@ -1,6 +1,7 @@
 #include "procs.h"
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ static void proc_free(void *v)
     if (!pr)
         return;
     free(pr->argv);
+    free(pr->exe);
     free(pr);
 }
 
@@ -77,14 +79,40 @@ static void put(procs_t *p, proc_t *pr)
 }
 
 void procs_exec(procs_t *p, uint32_t tgid, uint32_t ppid, const char *comm, const char *argv,
-                size_t argv_len)
+                size_t argv_len, const char *exe, size_t exe_len)
 {
     proc_t *pr = xcalloc(1, sizeof(*pr));
     pr->tgid = tgid;
     pr->ppid = ppid;
     snprintf(pr->comm, sizeof(pr->comm), "%s", comm);
     pr->argv = procs_join_argv(argv, argv_len);
+    pr->exe = xstrndup(exe, exe_len);
     put(p, pr);
+}
+
+void procs_set_exe(procs_t *p, uint32_t tgid, const char *exe, size_t exe_len)
+{
+    proc_t *pr = u64map_get(p->map, tgid);
+    if (!pr || (strlen(pr->exe) == exe_len && memcmp(pr->exe, exe, exe_len) == 0))
+        return;
+    free(pr->exe);
+    pr->exe = xstrndup(exe, exe_len);
+}
+
+static char *read_exe(const procs_t *p, uint32_t tgid)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "%s/%u/exe", p->root, tgid);
+    ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return xstrdup("");
+    buf[n] = '\0';
+    /* an exe replaced or removed since the exec */
+    static const char deleted[] = " (deleted)";
+    size_t dl = sizeof(deleted) - 1;
+    if ((size_t)n > dl && strcmp(buf + n - dl, deleted) == 0)
+        buf[n - dl] = '\0';
+    return xstrdup(buf);
 }
 
 static ssize_t read_file(const char *path, char *buf, size_t cap)
@@ -156,6 +184,7 @@ const proc_t *procs_get(procs_t *p, uint32_t tgid)
     pr->argv = procs_read_cmdline(p, tgid);
     if (!pr->argv)
         pr->argv = xstrdup("");
+    pr->exe = read_exe(p, tgid);
     put(p, pr);
     return pr;
 }
@@ -169,7 +198,9 @@ void procs_note(procs_t *p, uint32_t tgid, uint32_t ppid, const char *comm)
     pr->ppid = ppid;
     snprintf(pr->comm, sizeof(pr->comm), "%s", comm);
     const proc_t *parent = ppid != tgid ? procs_get(p, ppid) : NULL;
-    pr->argv = xstrdup(parent && strcmp(parent->comm, pr->comm) == 0 ? parent->argv : "");
+    bool same_image = parent && strcmp(parent->comm, pr->comm) == 0;
+    pr->argv = xstrdup(same_image ? parent->argv : "");
+    pr->exe = xstrdup(same_image ? parent->exe : "");
     put(p, pr);
 }
 

@@ -16,6 +16,7 @@ typedef struct {
     uint32_t ppid;
     char comm[16];
     char *argv; /* space-separated, never NULL */
+    char *exe;  /* as the sensor or /proc/<tgid>/exe gave it, never NULL ("" unknown) */
 } proc_t;
 
 /* proc_root: where to read processes from ("/proc"; tests may point elsewhere). */
@@ -24,7 +25,9 @@ void procs_free(procs_t *p);
 
 /* Records a process as an execve record describes it (argv: NUL-separated as in memory). */
 void procs_exec(procs_t *p, uint32_t tgid, uint32_t ppid, const char *comm, const char *argv,
-                size_t argv_len);
+                size_t argv_len, const char *exe, size_t exe_len);
+/* Sets the exe of a process in the table (a record that carried it). */
+void procs_set_exe(procs_t *p, uint32_t tgid, const char *exe, size_t exe_len);
 /* The process, from the table or read from /proc on a miss; NULL when gone. */
 const proc_t *procs_get(procs_t *p, uint32_t tgid);
 /* Makes sure tgid is in the table, from /proc or, when the process is already gone, from

@@ -25,6 +25,7 @@ struct sensor {
     struct {
         const char *name;
         bool ok;
+        struct bpf_program *prog;
     } progs[SENSOR_MAX_PROGS];
     unsigned nprogs;
     unsigned nattached, nfailed;
@@ -69,11 +70,12 @@ static int on_record(void *ctx, void *data, size_t len)
     return 0;
 }
 
-static void note_prog(sensor_t *s, const char *name, bool ok)
+static void note_prog(sensor_t *s, const char *name, bool ok, struct bpf_program *prog)
 {
     if (s->nprogs < SENSOR_MAX_PROGS) {
         s->progs[s->nprogs].name = name;
         s->progs[s->nprogs].ok = ok;
+        s->progs[s->nprogs].prog = ok ? prog : NULL;
         s->nprogs++;
     }
     if (ok)
@@ -89,7 +91,7 @@ static struct rampart_sensor *open_skel(const sensor_opts_t *o, bool with_iter)
         return NULL;
     bpf_map__set_max_entries(skel->maps.events,
                              o->ringbuf_bytes ? o->ringbuf_bytes : DEFAULT_RINGBUF);
-    skel->bss->self_tgid = (uint32_t)getpid();
+    skel->bss->self_tgid = o->include_self ? 0 : (uint32_t)getpid();
     skel->bss->rate_limit = o->rate_limit;
     skel->data->ev_enabled = o->ev_mask;
     bpf_program__set_autoload(skel->progs.rs_iter_task, with_iter);
@@ -123,7 +125,7 @@ int sensor_new(const sensor_opts_t *opts, sensor_record_fn fn, void *ctx, sensor
     if (rc < 0 && with_iter) {
         /* retry without the task iterator: some kernels refuse BPF_TRACE_ITER */
         LOG_WARN("driver_iter_load_failed", "err=%d", rc);
-        note_prog(s, "rs_iter_task", false);
+        note_prog(s, "rs_iter_task", false, NULL);
         rampart_sensor__destroy(s->skel);
         with_iter = false;
         s->skel = open_skel(opts, false);
@@ -143,11 +145,11 @@ int sensor_new(const sensor_opts_t *opts, sensor_record_fn fn, void *ctx, sensor
         if (!l) {
             LOG_ERROR("driver_attach_failed", "prog=%s err=%d", bpf_program__name(progs[i]),
                       -errno);
-            note_prog(s, bpf_program__name(progs[i]), false);
+            note_prog(s, bpf_program__name(progs[i]), false, NULL);
             continue;
         }
         s->links[i] = l;
-        note_prog(s, bpf_program__name(progs[i]), true);
+        note_prog(s, bpf_program__name(progs[i]), true, progs[i]);
     }
     if (s->nattached == 0) {
         rc = -EPERM;
@@ -156,7 +158,7 @@ int sensor_new(const sensor_opts_t *opts, sensor_record_fn fn, void *ctx, sensor
     }
     if (with_iter) {
         s->iter_link = bpf_program__attach_iter(s->skel->progs.rs_iter_task, NULL);
-        note_prog(s, "rs_iter_task", s->iter_link != NULL);
+        note_prog(s, "rs_iter_task", s->iter_link != NULL, s->skel->progs.rs_iter_task);
     }
     s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_record, s, NULL);
     if (!s->rb) {
@@ -190,7 +192,13 @@ int sensor_fd(const sensor_t *s)
 
 int sensor_poll(sensor_t *s, int timeout_ms)
 {
-    return ring_buffer__poll(s->rb, timeout_ms);
+    /* the kernel side wakes the reader only once a batch is waiting (record.bpf.h), so after
+     * the wait, consume whatever is there whether or not a wakeup came */
+    int rc = timeout_ms ? ring_buffer__poll(s->rb, timeout_ms) : 0;
+    if (rc < 0 && rc != -EINTR)
+        return rc;
+    int n = ring_buffer__consume(s->rb);
+    return n < 0 ? n : n + (rc > 0 ? rc : 0);
 }
 
 void sensor_counters(const sensor_t *s, struct rs_counters out[RS_EV__COUNT])
@@ -223,6 +231,20 @@ const char *sensor_program(const sensor_t *s, unsigned i, bool *ok)
         return NULL;
     *ok = s->progs[i].ok;
     return s->progs[i].name;
+}
+
+int sensor_program_stats(const sensor_t *s, unsigned i, uint64_t *run_ns, uint64_t *run_cnt)
+{
+    if (i >= s->nprogs || !s->progs[i].prog)
+        return -ENOENT;
+    struct bpf_prog_info info;
+    uint32_t len = sizeof(info);
+    memset(&info, 0, sizeof(info));
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(s->progs[i].prog), &info, &len) != 0)
+        return -errno;
+    *run_ns = info.run_time_ns;
+    *run_cnt = info.run_cnt;
+    return 0;
 }
 
 int sensor_set_events(sensor_t *s, uint32_t ev_mask)

@@ -25,6 +25,7 @@ typedef struct {
     uint32_t rate_limit;    /* records per exe per second, 0 = none */
     bool anti_rootkit;      /* load the task iterator */
     const char *btf_path;   /* NULL = /sys/kernel/btf/vmlinux (checked before loading) */
+    bool include_self;      /* report this process too (benchmarks); default: never */
 } sensor_opts_t;
 
 /* Checks that this kernel has what the sensor needs (BTF, BPF ring buffer). 0, or a negative
@@ -38,7 +39,9 @@ void sensor_free(sensor_t *s);
 
 /* The fd to poll for records (epoll fd of the ring buffer). */
 int sensor_fd(const sensor_t *s);
-/* Consumes available records (waits up to timeout_ms). Number consumed or a negative errno. */
+/* Waits up to timeout_ms for a wakeup (0: no wait), then consumes every record there is (the
+ * kernel side wakes the reader only per batch: call this at least every 50 ms). Number
+ * consumed or a negative errno. */
 int sensor_poll(sensor_t *s, int timeout_ms);
 
 /* Counters summed over CPUs, one per enum rs_ev. */
@@ -47,6 +50,10 @@ void sensor_counters(const sensor_t *s, struct rs_counters out[RS_EV__COUNT]);
 void sensor_programs(const sensor_t *s, unsigned *attached, unsigned *failed);
 /* Name of program i (0..attached+failed-1) and whether it is attached; NULL past the end. */
 const char *sensor_program(const sensor_t *s, unsigned i, bool *ok);
+
+/* Run time and run count of program i as the kernel counts them (only while BPF statistics
+ * are enabled: bpf_enable_stats or the kernel.bpf_stats_enabled sysctl). 0 or -errno. */
+int sensor_program_stats(const sensor_t *s, unsigned i, uint64_t *run_ns, uint64_t *run_cnt);
 
 int sensor_set_events(sensor_t *s, uint32_t ev_mask);
 int sensor_set_rate_limit(sensor_t *s, uint32_t per_exe_per_sec);

@@ -32,6 +32,8 @@ struct driver_client {
     pid_t watch[MAX_WATCH];
     size_t nwatch;
     bool eof;
+    bool count_only; /* count wanted records instead of keeping them (heartbeats still kept) */
+    uint64_t counted;
 };
 
 const char *driver_client_skip_reason(void)
@@ -145,7 +147,9 @@ static void *reader_main(void *arg)
         Grpc__Record *rec = grpc__record__unpack(NULL, len, buf);
         pthread_mutex_lock(&c->mu);
         c->total++;
-        if (rec && wanted(c, rec)) {
+        if (rec && c->count_only && rec->data_type != 1001 && wanted(c, rec)) {
+            c->counted++;
+        } else if (rec && wanted(c, rec)) {
             drec_t *r = calloc(1, sizeof(*r));
             r->data_type = rec->data_type;
             size_t n = rec->data ? rec->data->n_fields : 0;
@@ -388,4 +392,19 @@ const drec_t *driver_client_last(driver_client_t *c, int data_type)
         }
     pthread_mutex_unlock(&c->mu);
     return r;
+}
+
+void driver_client_count_only(driver_client_t *c, bool on)
+{
+    pthread_mutex_lock(&c->mu);
+    c->count_only = on;
+    pthread_mutex_unlock(&c->mu);
+}
+
+uint64_t driver_client_counted(driver_client_t *c)
+{
+    pthread_mutex_lock(&c->mu);
+    uint64_t n = c->counted;
+    pthread_mutex_unlock(&c->mu);
+    return n;
 }

@@ -46,6 +46,10 @@ size_t driver_client_count(driver_client_t *c, int data_type, ...);
 /* Records seen in total (kept or not) and bytes read. */
 uint64_t driver_client_total(driver_client_t *c);
 
+/* Benchmarks: count wanted records instead of keeping them (heartbeats are still kept). */
+void driver_client_count_only(driver_client_t *c, bool on);
+uint64_t driver_client_counted(driver_client_t *c);
+
 /* A field of a record, or NULL. */
 const char *drec_get(const drec_t *r, const char *key);
 /* Prints a record to stderr (for failing tests). */

@@ -879,6 +879,9 @@ static void test_privilege_change(void **state)
 static void child_escalation(void *p)
 {
     int *sh = p;
+    char ch;
+    if (read(sh[1], &ch, 1) != 1) /* the test watches this pid first */
+        _exit(1);
     int go[2];
     if (pipe(go) < 0)
         _exit(1);
@@ -907,7 +910,22 @@ static void test_privilege_escalation(void **state)
     (void)state;
     SKIP_IF_NEEDED();
     int *sh = (int *)shared_arg();
-    pid_t a = run_child(child_escalation, sh);
+    int start[2];
+    assert_int_equal(pipe(start), 0);
+    sh[1] = start[0];
+    pid_t a = fork();
+    if (a == 0) {
+        child_escalation(sh);
+        _exit(0);
+    }
+    /* B's parent A is gone by the time its record is read: keep records about A's children */
+    driver_client_watch(T.c, a);
+    assert_int_equal(write(start[1], "x", 1), 1);
+    int st;
+    waitpid(a, &st, 0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    close(start[0]);
+    close(start[1]);
     const drec_t *r = wait_for(611, sh[0]);
     char pa[16];
     snprintf(pa, sizeof(pa), "%d", (int)a);
