@@ -5,7 +5,7 @@
 #   make bench    optimised build, then run the benchmarks in tests/bench
 #   make format   clang-format the tree
 #   make trial    install, build (release), make secrets and start the whole platform on this host
-#   make trial-stop  stop it (its data folder, ./trial or $$RAMPART_TRIAL_DIR, stays)
+#   make trial-stop  stop it (its data folder, ./trial or $RAMPART_TRIAL_DIR, stays)
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 

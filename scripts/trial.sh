@@ -21,6 +21,7 @@
 #   RAMPART_TRIAL_PORT_*     REDIS 6390, KAFKA 9092, MONGO 27017, SD 8088, AC_GRPC 6751,
 #                            AC_HTTP 6752, HUB 6761, MANAGER 6701, AGENT 6770
 #   RAMPART_TRIAL_WAIT       seconds to wait for the host to show online (default 60)
+#   RAMPART_TRIAL_PLUGIN_MEMORY  memory limit of each plugin (default 512MiB; 0 for sanitizer builds)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +29,7 @@ DIR=${RAMPART_TRIAL_DIR:-$top/trial}
 BUILD=${RAMPART_TRIAL_BUILD:-$top/build/release}
 ADVERTISE=${RAMPART_TRIAL_ADVERTISE:-127.0.0.1}
 WAIT_ONLINE=${RAMPART_TRIAL_WAIT:-60}
+PLUGIN_MEMORY=${RAMPART_TRIAL_PLUGIN_MEMORY:-512MiB}
 P_REDIS=${RAMPART_TRIAL_PORT_REDIS:-6390}
 P_KAFKA=${RAMPART_TRIAL_PORT_KAFKA:-9092}
 P_MONGO=${RAMPART_TRIAL_PORT_MONGO:-27017}
@@ -116,7 +118,7 @@ console_dir() {
 have_root() { [ "$(id -u)" = 0 ]; }
 
 make_secrets() {
-  mkdir -p "$DIR"/{etc,pki,secrets,logs,run,data/agent/spool,data/agent/plugins,data/hub}
+  mkdir -p "$DIR"/{etc,pki,secrets,logs,run,data/agent/spool,data/plugins,data/hub}
   chmod 700 "$DIR/secrets" "$DIR/pki"
   umask 077
   local s=$DIR/secrets
@@ -177,7 +179,8 @@ EOF
   cat >"$e/hub.yaml" <<EOF
 # written by scripts/trial.sh (regenerated at every start)
 instance: trial-hub-1
-kafka: {brokers: 127.0.0.1:$P_KAFKA}
+# A shorter fetch wait than librdkafka's 500 ms: an event is evaluated as soon as it arrives.
+kafka: {brokers: 127.0.0.1:$P_KAFKA, properties: [fetch.wait.max.ms=50]}
 rules: {dir: $top/hub/rules, state_dir: $DIR/data/hub}
 http: {listen: 127.0.0.1:$P_HUB}
 auth: {keys_file: $s/service.keys}
@@ -205,7 +208,7 @@ agent_center: {addrs: [127.0.0.1:$P_AC_GRPC]}
 tls: {ca_file: $DIR/pki/ca.pem, cert_file: $DIR/pki/agent.pem, key_file: $DIR/pki/agent.key}
 transport: {drain_timeout: 2s, backoff_max: 5s}
 spool: {dir: $DIR/data/agent/spool}
-plugins: {dir: $DIR/data/agent/plugins, memory_max: 512MiB, cpu_percent: 50}
+plugins: {dir: $DIR/data/plugins, memory_max: $PLUGIN_MEMORY, cpu_percent: 50}
 heartbeat: {interval: 30s}
 http: {port: $P_AGENT}
 EOF
@@ -241,7 +244,15 @@ start() {
   printf -- '--- %s start\n' "$(date -u +%FT%TZ)" >>"$logf"
   setsid "$@" >>"$logf" 2>&1 </dev/null &
   # The resolved program: /proc/PID/exe names it so even through symbolic links.
-  printf '%s\n%s\n' "$!" "$(readlink -f "$(command -v "$1")")" >"$(pidfile "$name")"
+  local pid=$! want i
+  want=$(readlink -f "$(command -v "$1")")
+  printf '%s\n%s\n' "$pid" "$want" >"$(pidfile "$name")"
+  # Until setsid has exec'd the program, /proc/PID/exe is still this shell.
+  for ((i = 0; i < 100; i++)); do
+    [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$want" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.02
+  done
   STARTED+=("$name")
   WATCH=$name
 }
@@ -305,6 +316,9 @@ start_all() {
     log "not root: the agent (and its eBPF driver) is not started; run 'sudo make trial' for it"
     return 0
   }
+  DRIVER_LOG_LINES=0
+  [ -f "$DIR/data/agent/plugins/driver.log" ] && ! running_pid agent >/dev/null &&
+    DRIVER_LOG_LINES=$(wc -l <"$DIR/data/agent/plugins/driver.log")
   install_plugins
   start agent "$(bin_of agent)" -c "$DIR/etc/agent.yaml"
   wait_until 30 "rampart-agent connected" agent_connected
@@ -312,12 +326,13 @@ start_all() {
 }
 
 agent_connected() { curl -fsS --max-time 2 "http://127.0.0.1:$P_AGENT/health" | grep -q '"connected":true'; }
+driver_live() { tail -n +"$((DRIVER_LOG_LINES + 1))" "$DIR/data/agent/plugins/driver.log" | grep -q "event=driver_started"; }
 
 # Plugins live at <plugins.dir>/<name>/<name>; the agent checks their SHA-256 before each start.
 install_plugins() {
   local p d
   for p in "${PLUGINS[@]}"; do
-    d=$DIR/data/agent/plugins/$p
+    d=$DIR/data/plugins/$p
     mkdir -p "$d"
     cmp -s "$(bin_of "$p")" "$d/$p" || install -m 0755 "$(bin_of "$p")" "$d/$p"
   done
@@ -344,7 +359,7 @@ sync_plugins() {
   ver=$("$(bin_of agent)" --version 2>/dev/null | awk '{print $NF}') || true
   ver=${ver:-trial}
   for p in "${PLUGINS[@]}"; do
-    sha=$(sha256sum "$DIR/data/agent/plugins/$p/$p" | cut -d' ' -f1)
+    sha=$(sha256sum "$DIR/data/plugins/$p/$p" | cut -d' ' -f1)
     cfgs+="${cfgs:+,}{\"name\":\"$p\",\"type\":\"plugin\",\"version\":\"$ver\",\"sha256\":\"$sha\",\"detail\":\"\"}"
   done
   out=$(ac_signed POST "/api/v1/agents/$AGENT_ID/commands" "{\"configs\":[$cfgs]}")
@@ -354,6 +369,8 @@ sync_plugins() {
   for p in "${PLUGINS[@]}"; do
     wait_until 30 "plugin $p" grep -q "event=plugin_started plugin=$p " "$DIR/logs/agent.log"
   done
+  # The sensor is live once the driver has loaded its eBPF programs (a few seconds).
+  wait_until 60 "the eBPF driver" driver_live
 }
 
 # ---------------------------------------------------------------- manager API
