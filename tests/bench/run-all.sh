@@ -8,3 +8,4 @@ echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
 "$build/tests/bench/bench_ac" --seconds 10 --agents 100 --rate 2000 --idle 10000
 "$build/tests/bench/hub/bench_hub" --seconds 5
 "$build/tests/bench/agent/bench_agent" --seconds 10
+"$build/tests/bench/driver/bench_driver" --rounds 7
