@@ -718,9 +718,11 @@ int BPF_PROG(rs_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 }
 
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(rs_exit, struct task_struct *p, bool group_dead)
+int BPF_PROG(rs_exit, struct task_struct *p)
 {
-    if (!group_dead)
+    /* the last thread of the group: signal->live dropped to 0 just before this tracepoint (the
+     * tracepoint's own group_dead argument only exists since Linux 6.16) */
+    if (p->signal->live.counter != 0)
         return 0;
     __u32 tgid = bpf_get_current_pid_tgid() >> 32;
     if (tgid == self_tgid)

@@ -175,9 +175,8 @@ static __always_inline __u16 user_sockaddr(const void *uaddr, struct rs_sock *s,
 /* ---- paths: a dentry walk up to the namespace root, built backwards in path_map ---- */
 
 struct walk_ctx {
-    struct dentry *d;
-    struct vfsmount *vmnt;
-    struct mount *mnt;
+    void *d;   /* struct dentry * */
+    void *mnt; /* struct mount * */
     __u32 pos; /* the path starts at buf[pos]; buf[PATHBUF_HALF] is its NUL */
     __u32 truncated;
 };
@@ -187,26 +186,22 @@ static long walk_step(__u32 i, void *arg)
     struct walk_ctx *w = arg;
     __u32 zero = 0;
     struct pathbuf *pb = bpf_map_lookup_elem(&path_map, &zero);
-    if (!pb)
+    if (!pb || !w->d || !w->mnt)
         return 1;
-    struct dentry *d = w->d;
-    struct vfsmount *vm = w->vmnt;
-    struct mount *m = w->mnt;
-    struct dentry *parent = BPF_CORE_READ(d, d_parent);
-    struct dentry *mnt_root = BPF_CORE_READ(vm, mnt_root);
-    if (d == mnt_root || d == parent) {
-        if (d != mnt_root)
+    struct dentry *d = RS_CAST(struct dentry, w->d);
+    struct mount *m = RS_CAST(struct mount, w->mnt);
+    struct dentry *parent = d->d_parent;
+    if (d == m->mnt.mnt_root || d == parent) {
+        if (d != m->mnt.mnt_root)
             return 1; /* a filesystem root that is not a mount root (anonymous files) */
-        struct mount *mp = BPF_CORE_READ(m, mnt_parent);
+        struct mount *mp = m->mnt_parent;
         if (mp == m)
             return 1; /* the root of the mount tree */
-        w->d = BPF_CORE_READ(m, mnt_mountpoint);
+        w->d = m->mnt_mountpoint;
         w->mnt = mp;
-        w->vmnt = (struct vfsmount *)((char *)mp + bpf_core_field_offset(struct mount, mnt));
         return 0;
     }
-    struct qstr name = BPF_CORE_READ(d, d_name);
-    __u32 len = name.len & (PATHBUF_HALF - 1);
+    __u32 len = d->d_name.len & (PATHBUF_HALF - 1);
     if (len == 0)
         return 1;
     if (len + 1 > w->pos) {
@@ -214,7 +209,7 @@ static long walk_step(__u32 i, void *arg)
         return 1;
     }
     __u32 at = (w->pos - len) & (PATHBUF_HALF - 1);
-    if (bpf_probe_read_kernel(&pb->buf[at], len, name.name) < 0)
+    if (bpf_probe_read_kernel(&pb->buf[at], len, d->d_name.name) < 0)
         return 1;
     w->pos = at - 1;
     pb->buf[w->pos & (PATHBUF_HALF - 1)] = '/';
@@ -233,8 +228,7 @@ static __always_inline const char *path_of(struct dentry *d, struct vfsmount *vm
         return 0;
     struct walk_ctx w = {
         .d = d,
-        .vmnt = vmnt,
-        .mnt = (struct mount *)((char *)vmnt - bpf_core_field_offset(struct mount, mnt)),
+        .mnt = (void *)((char *)vmnt - bpf_core_field_offset(struct mount, mnt)),
         .pos = PATHBUF_HALF,
     };
     pb->buf[PATHBUF_HALF] = 0;

@@ -120,6 +120,16 @@ void driver_heartbeat(driver_t *d)
     bool attached;
     const char *name;
     for (unsigned i = 0; (name = sensor_program(d->sensor, i, &attached)); i++) {
+        /* per-program run counts and time: the kernel counts them only while BPF statistics
+         * are on (sysctl kernel.bpf_stats_enabled=1) */
+        uint64_t run_ns, run_cnt;
+        if (sensor_program_stats(d->sensor, i, &run_ns, &run_cnt) == 0 && run_cnt) {
+            char key[48];
+            snprintf(key, sizeof(key), "runs_%s", name);
+            rp_record_add_uint(d->rec, key, run_cnt);
+            snprintf(key, sizeof(key), "ns_per_run_%s", name);
+            rp_record_add_uint(d->rec, key, run_ns / run_cnt);
+        }
         int n = snprintf(progs + used, sizeof(progs) - used, "%s%s:%s", i ? "," : "", name,
                          attached ? "attached" : "failed");
         if (n < 0 || (size_t)n >= sizeof(progs) - used)
