@@ -40,6 +40,8 @@ P_HUB=${RAMPART_TRIAL_PORT_HUB:-6761}
 P_MANAGER=${RAMPART_TRIAL_PORT_MANAGER:-6701}
 P_AGENT=${RAMPART_TRIAL_PORT_AGENT:-6770}
 ACCESS_KEY=rampart-services
+INIT=$top/deploy/docker/rampart-init.sh
+PKI=$DIR/secrets/pki
 JONGODB=$top/tools/node/node_modules/@jongodb/memory-server-bin-linux-x64-gnu/bin/jongodb
 # Start order; stop goes the other way.
 SERVICES=(redis kafka mongo sd agent-center hub manager agent)
@@ -118,42 +120,24 @@ console_dir() {
 have_root() { [ "$(id -u)" = 0 ]; }
 
 make_secrets() {
-  mkdir -p "$DIR"/{etc,pki,secrets,logs,run,data/agent/spool,data/plugins,data/hub}
-  chmod 700 "$DIR/secrets" "$DIR/pki"
-  umask 077
-  local s=$DIR/secrets
-  [ -s "$s/service.keys" ] || printf '%s %s\n' "$ACCESS_KEY" "$(openssl rand -hex 32)" >"$s/service.keys"
-  [ -s "$s/jwt.secret" ] || head -c 48 /dev/urandom | base64 -w0 >"$s/jwt.secret"
+  mkdir -p "$DIR"/{etc,logs,run,data/agent/spool,data/plugins,data/hub}
   FIRST_PASSWORD=""
-  if [ ! -s "$s/admin.password" ]; then
-    # 24 characters from [A-Za-z0-9]: above the manager's minimum of 12.
-    openssl rand -base64 48 | tr -dc 'A-Za-z0-9' | head -c 24 >"$s/admin.password"
-    FIRST_PASSWORD=$(cat "$s/admin.password")
-  fi
-  chmod 600 "$s"/*
-  umask 022
-  SECRET_KEY=$(awk -v k="$ACCESS_KEY" '$1 == k {print $2}' "$s/service.keys")
-
-  if [ ! -f "$DIR/pki/ca.pem" ]; then
-    local extra=() ip
-    ip=$(hostname -I 2>/dev/null | awk '{print $1}') || true
-    [ -n "$ip" ] && extra+=(--ip "$ip")
-    [ "$ADVERTISE" != 127.0.0.1 ] && [ "$ADVERTISE" != "$ip" ] && extra+=(--ip "$ADVERTISE")
-    log "creating the CA and the AgentCenter's certificate in $DIR/pki"
-    "$(bin_of pki)" init --dir "$DIR/pki" --host "$(hostname)" "${extra[@]}" >/dev/null
-  fi
+  [ -s "$DIR/secrets/admin.password" ] || FIRST_PASSWORD=new
+  local extra=() ip
+  ip=$(hostname -I 2>/dev/null | awk '{print $1}') || true
+  extra+=(--host "$(hostname)")
+  [ -n "$ip" ] && extra+=(--host "$ip")
+  [ "$ADVERTISE" != 127.0.0.1 ] && extra+=(--host "$ADVERTISE")
+  PATH="$BUILD/tools/pki:$PATH" "$INIT" secrets "$DIR/secrets" "${extra[@]}" >/dev/null
+  chmod 700 "$DIR/secrets"
+  [ -n "$FIRST_PASSWORD" ] && FIRST_PASSWORD=$(cat "$DIR/secrets/admin.password")
+  return 0
 }
 
 # The local agent's certificate: CN = its id (rampart-agent --show-id).
 agent_certificate() {
-  AGENT_ID=$("$(bin_of agent)" -c "$DIR/etc/agent.yaml" --show-id)
-  [ -n "$AGENT_ID" ] || die "rampart-agent --show-id gave no id"
-  local cn=""
-  [ -f "$DIR/pki/agent.pem" ] && cn=$("$(bin_of pki)" show "$DIR/pki/agent.pem" 2>/dev/null || true)
-  if [ "$cn" != "$AGENT_ID" ]; then
-    log "issuing the agent's client certificate (CN $AGENT_ID)"
-    "$(bin_of pki)" issue --dir "$DIR/pki" --client --cn "$AGENT_ID" --out "$DIR/pki/agent" --force >/dev/null
-  fi
+  AGENT_ID=$(PATH="$BUILD/tools/pki:$BUILD/endpoint/agent:$PATH" \
+    "$INIT" agent-cert "$PKI" "$DIR/etc/agent.yaml" "$PKI")
 }
 
 # ---------------------------------------------------------------- configuration files
@@ -170,7 +154,7 @@ EOF
 # written by scripts/trial.sh (regenerated at every start)
 instance: {id: trial-ac-1}
 grpc: {listen: 0.0.0.0:$P_AC_GRPC, drain_timeout: 2s}
-tls: {ca_file: $DIR/pki/ca.pem, cert_file: $DIR/pki/server.pem, key_file: $DIR/pki/server.key}
+tls: {ca_file: $PKI/ca.pem, cert_file: $PKI/server.pem, key_file: $PKI/server.key}
 http: {listen: 127.0.0.1:$P_AC_HTTP}
 auth: {keys_file: $s/service.keys}
 kafka: {brokers: 127.0.0.1:$P_KAFKA, flush_timeout: 5s}
@@ -205,7 +189,7 @@ EOF
 agent: {state_dir: $DIR/data/agent}
 sd: {addrs: [127.0.0.1:$P_SD]}
 agent_center: {addrs: [127.0.0.1:$P_AC_GRPC]}
-tls: {ca_file: $DIR/pki/ca.pem, cert_file: $DIR/pki/agent.pem, key_file: $DIR/pki/agent.key}
+tls: {ca_file: $PKI/ca.pem, cert_file: $PKI/agent.pem, key_file: $PKI/agent.key}
 transport: {drain_timeout: 2s, backoff_max: 5s}
 spool: {dir: $DIR/data/agent/spool}
 plugins: {dir: $DIR/data/plugins, memory_max: $PLUGIN_MEMORY, cpu_percent: 50}
@@ -338,33 +322,11 @@ install_plugins() {
   done
 }
 
-# A signed call to the AgentCenter's admin API (docs/signing.md).
-ac_signed() {
-  local method=$1 path=$2 body=${3:-} ts nonce bh sig
-  ts=$(date +%s)
-  nonce=$(openssl rand -hex 16)
-  bh=$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)
-  sig=$(printf '%s\n%s\n%s\n%s\n%s\n%s' "$method" "$path" "" "$ts" "$nonce" "$bh" |
-    openssl dgst -sha256 -hmac "$SECRET_KEY" -r | cut -d' ' -f1)
-  curl -sS --max-time 10 -X "$method" "http://127.0.0.1:$P_AC_HTTP$path" \
-    -H "X-Rampart-Key: $ACCESS_KEY" -H "X-Rampart-Timestamp: $ts" \
-    -H "X-Rampart-Nonce: $nonce" -H "X-Rampart-Signature: $sig" \
-    -H 'Content-Type: application/json' ${body:+--data-binary "$body"} -w '\n%{http_code}'
-}
-
 # The desired plugin set, sent as a Config command through the AgentCenter (docs/agent.md):
 # the agent starts them, checks their hashes and keeps the set for its next start.
 sync_plugins() {
-  local p sha cfgs="" ver out code
-  ver=$("$(bin_of agent)" --version 2>/dev/null | awk '{print $NF}') || true
-  ver=${ver:-trial}
-  for p in "${PLUGINS[@]}"; do
-    sha=$(sha256sum "$DIR/data/plugins/$p/$p" | cut -d' ' -f1)
-    cfgs+="${cfgs:+,}{\"name\":\"$p\",\"type\":\"plugin\",\"version\":\"$ver\",\"sha256\":\"$sha\",\"detail\":\"\"}"
-  done
-  out=$(ac_signed POST "/api/v1/agents/$AGENT_ID/commands" "{\"configs\":[$cfgs]}")
-  code=${out##*$'\n'}
-  [ "$code" = 202 ] || die "plugin configuration refused by the AgentCenter ($code): ${out%$'\n'*}"
+  "$INIT" sync-plugins "127.0.0.1:$P_AC_HTTP" "$DIR/secrets/service.keys" "$AGENT_ID" \
+    "$DIR/data/plugins" "${PLUGINS[@]}" >/dev/null
   log "plugins sent to the agent: ${PLUGINS[*]}"
   for p in "${PLUGINS[@]}"; do
     wait_until 30 "plugin $p" grep -q "event=plugin_started plugin=$p " "$DIR/logs/agent.log"
