@@ -32,6 +32,7 @@ DEBS=(
   kcat
   nodejs npm
   openssl procps iproute2
+  jq docker-compose util-linux   # the trial, tests/e2e and tests/deploy (docker-compose config)
 )
 
 # npm packages the tests and the trial run, pinned; installed under tools/node.
