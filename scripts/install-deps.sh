@@ -31,6 +31,7 @@ DEBS=(
   redis-server redis-tools
   kcat
   nodejs npm
+  chromium
   openssl procps iproute2
   jq docker-compose util-linux   # the trial, tests/e2e and tests/deploy (docker-compose config)
 )
@@ -52,6 +53,9 @@ missing_debs() {
   done
 }
 
+# The console's npm packages, as locked in console/package-lock.json (installed in console/).
+console_stale() { [ "$top/console/package-lock.json" -nt "$top/console/node_modules/.package-lock.json" ] && echo console/node_modules || true; }
+
 missing_npms() {
   local spec name ver have
   for spec in "${NPMS[@]}"; do
@@ -69,7 +73,7 @@ as_root() {
 debs=$(missing_debs)
 if [ "${1:-}" = "--check" ]; then
   npms=""
-  command -v node >/dev/null 2>&1 && npms=$(missing_npms)
+  command -v node >/dev/null 2>&1 && npms=$(missing_npms; console_stale)
   [ -z "$debs$npms" ] && exit 0
   echo "missing:" $debs $npms >&2
   exit 1
@@ -89,6 +93,10 @@ if [ -n "$npms" ]; then
   [ -f "$top/tools/node/package.json" ] || echo '{"name":"rampart-tools","private":true}' >"$top/tools/node/package.json"
   # shellcheck disable=SC2086
   (cd "$top/tools/node" && npm install --no-audit --no-fund --save-exact $npms)
+fi
+if [ -n "$(console_stale)" ]; then
+  echo "install-deps: npm install (console, as locked)"
+  (cd "$top/console" && npm install --no-save --no-audit --no-fund && touch node_modules/.package-lock.json)
 fi
 
 # Debian starts redis-server as a system service on install; tests run their own.

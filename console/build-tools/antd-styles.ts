@@ -21,7 +21,7 @@ const RESOLVED = '\0' + VIRTUAL;
 const COMPONENTS = [
   'Alert', 'App', 'AutoComplete', 'Avatar', 'Badge', 'Breadcrumb', 'Button', 'Card', 'Checkbox',
   'Col', 'Collapse', 'DatePicker', 'Descriptions', 'Divider', 'Drawer', 'Dropdown', 'Empty',
-  'Flex', 'Form', 'Input', 'InputNumber', 'Layout', 'Menu', 'Modal', 'Pagination', 'Popconfirm',
+  'Flex', 'Form', 'Input', 'InputNumber', 'Layout', 'List', 'Menu', 'Modal', 'Pagination', 'Popconfirm',
   'Popover', 'Progress', 'Radio', 'Result', 'Row', 'Segmented', 'Select', 'Skeleton', 'Space',
   'Spin', 'Statistic', 'Switch', 'Table', 'Tabs', 'Tag', 'Timeline', 'Tooltip', 'Tree',
   'Typography', 'message', 'notification',

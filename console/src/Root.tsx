@@ -1,3 +1,4 @@
+import { StyleProvider } from '@ant-design/cssinjs';
 import { App as AntApp, ConfigProvider, theme as antdTheme } from 'antd';
 import { lazy, Suspense, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { BrowserRouter, Navigate, Route, Routes, useLocation } from 'react-router';
@@ -22,6 +23,11 @@ const Assets = lazy(() => import('./pages/Assets'));
 const System = lazy(() => import('./pages/System'));
 
 const THEME_KEY = 'rampart.theme';
+
+/* Where antd would still write the few CSS-variable blocks it makes at run time: an element
+ * outside the document, so nothing is inserted (the manager's CSP would refuse it) and the
+ * build-time stylesheet, which holds the same blocks, applies. */
+const detachedStyles = document.createElement('div');
 
 function initialTheme(): ThemeName {
   const saved = localStorage.getItem(THEME_KEY);
@@ -73,6 +79,7 @@ export function Root() {
   );
 
   return (
+    <StyleProvider container={detachedStyles}>
     <ConfigProvider
       theme={{
         /* Styles come from the build-time stylesheet: nothing is written at run time. */
@@ -115,5 +122,6 @@ export function Root() {
         </AppContext.Provider>
       </AntApp>
     </ConfigProvider>
+    </StyleProvider>
   );
 }

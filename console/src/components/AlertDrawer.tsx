@@ -217,7 +217,7 @@ function Actions({ a, changed }: { a: AlertDetail; changed: () => void }) {
           </Button>
         </Flex>
         <Flex gap={8}>
-          <Input.TextArea aria-label="Note" placeholder="Add a note for the team…" value={note} onChange={(e) => setNote(e.target.value)} autoSize={{ minRows: 1, maxRows: 4 }} maxLength={4096} />
+          <Input.TextArea aria-label="Note" placeholder="Add a note for the team…" value={note} onChange={(e) => setNote(e.target.value)} rows={2} maxLength={4096} />
           <Button disabled={busy || !note.trim()} onClick={async () => (await act('Note added', () => api.updateAlert(a.id, { note: note.trim() }))) && setNote('')}>
             Add note
           </Button>

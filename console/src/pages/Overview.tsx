@@ -32,7 +32,7 @@ function Stat({ title, value, id, to, color }: { title: string; value: number; i
 function Ring({ percent, label, color, detail }: { percent: number; label: string; color: string; detail: string }) {
   return (
     <div className="ring">
-      <Progress type="circle" percent={Math.round(percent)} strokeColor={color} size={104} aria-label={`${label}: ${Math.round(percent)}%`} />
+      <Progress type="circle" percent={Math.round(percent)} format={(p) => `${p}%`} strokeColor={color} size={104} aria-label={`${label}: ${Math.round(percent)}%`} />
       <div style={{ marginTop: 8, fontWeight: 500 }}>{label}</div>
       <div className="muted">{detail}</div>
     </div>
@@ -83,7 +83,7 @@ export default function Overview() {
       tooltip: { trigger: 'axis' },
       xAxis: { type: 'category', data: trend.map((d) => d.label), boundaryGap: false },
       yAxis: { type: 'value', minInterval: 1 },
-      series: [{ type: 'line', name: 'Alerts', data: trend.map((d) => d.count), smooth: true, areaStyle: { opacity: 0.15 }, color: '#1677ff' }],
+      series: [{ type: 'line', name: 'Alerts', data: trend.map((d) => d.count), areaStyle: { opacity: 0.15 }, color: '#1677ff' }],
     }),
     [trend],
   );
