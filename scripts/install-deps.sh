@@ -39,6 +39,7 @@ DEBS=(
 # npm packages the tests and the trial run, pinned; installed under tools/node.
 NPMS=(
   "@jongodb/memory-server-bin-linux-x64-gnu@0.1.6"
+  "kubernetes-models@5.1.0" "yaml@2.9.1"   # tests/deploy: Kubernetes schemas, offline
 )
 
 missing_debs() {
