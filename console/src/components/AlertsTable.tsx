@@ -8,7 +8,7 @@ import { Link } from 'react-router';
 import { describeError } from '../api/client';
 import type { Alert, AlertStatus } from '../api/types';
 import { useApi, useApp, useCan } from '../app';
-import { formatNumber, SEVERITY_LABEL, STATUS_LABEL } from '../lib/format';
+import { plural, SEVERITY_LABEL, STATUS_LABEL } from '../lib/format';
 import { ALERT_STATUSES, alertFiltersToApi, SEVERITIES, TIME_RANGES, withFilter, type AlertFilters } from '../lib/query';
 import { usePoll } from '../lib/usePoll';
 import { EmptyState, ErrorState, StaleWarning } from './States';
@@ -111,7 +111,7 @@ export function AlertsTable({
             if (sort !== f.sort || order !== f.order) setF(withFilter(f, { sort, order }));
             else setF({ ...f, page: p.current, size: p.pageSize });
           }}
-          pagination={{ current: f.page ?? 1, pageSize: size, total: res.data?.total ?? 0, showSizeChanger: true, showTotal: (t) => `${formatNumber(t)} alerts` }}
+          pagination={{ current: f.page ?? 1, pageSize: size, total: res.data?.total ?? 0, showSizeChanger: true, showTotal: (t) => plural(t, 'alert') }}
           columns={[
             { title: 'Severity', key: 'severity', sorter: true, sortOrder: sortOrder('severity'), width: 110, render: (_, r) => <SeverityTag severity={r.severity} /> },
             {

@@ -4,7 +4,7 @@ import { Link } from 'react-router';
 import type { Asset } from '../api/types';
 import { useApi } from '../app';
 import { assetColumns, kindOf } from '../lib/assets';
-import { formatNumber } from '../lib/format';
+import { plural } from '../lib/format';
 import { usePoll } from '../lib/usePoll';
 import { EmptyState, ErrorState } from './States';
 import { When } from './Tags';
@@ -33,7 +33,7 @@ export function AssetTable({ type, agentId, search }: { type: string; agentId?: 
           </EmptyState>
         ),
       }}
-      pagination={{ current: page.n, pageSize: page.size, total: res.data?.total ?? 0, showSizeChanger: true, onChange: (n, size) => setPage({ n, size }), showTotal: (t) => `${formatNumber(t)} items` }}
+      pagination={{ current: page.n, pageSize: page.size, total: res.data?.total ?? 0, showSizeChanger: true, onChange: (n, size) => setPage({ n, size }), showTotal: (t) => plural(t, 'item') }}
       columns={[
         ...(agentId
           ? []

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asList, dailyTrend, formatAgo, formatBytes, formatTime, osName, parsePrometheus } from './format';
+import { asList, dailyTrend, formatAgo, formatBytes, formatTime, hostAddrs, osName, parsePrometheus, plural } from './format';
 
 describe('formatting', () => {
   it('says how long ago in the largest fitting unit', () => {
@@ -28,6 +28,13 @@ describe('formatting', () => {
     expect(osName({ platform: 'debian', platform_version: '12.8' })).toBe('debian 12.8');
     expect(osName({ platform_name: 'Ubuntu', platform: 'ubuntu' })).toBe('Ubuntu');
     expect(osName(undefined)).toBe('');
+    expect(hostAddrs({ intranet_ipv4: [], facts: { intranet_ipv4: '10.0.0.7,10.0.0.8' } }, 'intranet_ipv4')).toEqual(['10.0.0.7', '10.0.0.8']);
+    expect(hostAddrs({ intranet_ipv4: ['192.0.2.1'], facts: { intranet_ipv4: '10.0.0.7' } }, 'intranet_ipv4')).toEqual(['192.0.2.1']);
+  });
+
+  it('counts in words', () => {
+    expect(plural(1, 'alert')).toBe('1 alert');
+    expect(plural(1200, 'host')).toBe('1,200 hosts');
   });
 });
 

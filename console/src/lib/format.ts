@@ -118,6 +118,20 @@ export function asList(v: string[] | string | undefined | null): string[] {
   return v.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/* A host's addresses of one kind: the host record's list, else the heartbeat's. */
+export function hostAddrs(
+  h: { facts?: Record<string, string> } & Partial<Record<'intranet_ipv4' | 'extranet_ipv4' | 'intranet_ipv6', string[] | string>>,
+  key: 'intranet_ipv4' | 'extranet_ipv4' | 'intranet_ipv6',
+): string[] {
+  const own = asList(h[key]);
+  return own.length ? own : asList(h.facts?.[key]);
+}
+
+/* Plural-aware count: "1 alert", "3 alerts". */
+export function plural(n: number, word: string): string {
+  return `${formatNumber(n)} ${word}${n === 1 ? '' : 's'}`;
+}
+
 /* "Debian 12.8" from heartbeat facts; '' when the agent did not say. */
 export function osName(facts: Record<string, string> | undefined): string {
   if (!facts) return '';

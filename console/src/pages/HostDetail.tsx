@@ -12,7 +12,7 @@ import { CreateTaskButton } from '../components/CreateTask';
 import { ErrorState, Loading, StaleWarning } from '../components/States';
 import { OnlineBadge, SeverityTag, When } from '../components/Tags';
 import { HOST_TABS, kindOf } from '../lib/assets';
-import { asList, formatBytes, formatTime, osName } from '../lib/format';
+import { formatBytes, formatTime, hostAddrs, osName } from '../lib/format';
 import { SEVERITIES, type AlertFilters } from '../lib/query';
 import { usePoll } from '../lib/usePoll';
 
@@ -32,14 +32,14 @@ function Facts({ h }: { h: Host }) {
       <Descriptions.Item label="Operating system">{osName(f) || '–'}</Descriptions.Item>
       <Descriptions.Item label="Kernel">{f.kernel_version || '–'}</Descriptions.Item>
       <Descriptions.Item label="Architecture">{f.arch || '–'}</Descriptions.Item>
-      <Descriptions.Item label="Intranet IPv4"><span className="mono">{asList(h.intranet_ipv4 ?? f.intranet_ipv4).join(', ') || '–'}</span></Descriptions.Item>
-      <Descriptions.Item label="Extranet IPv4"><span className="mono">{asList(h.extranet_ipv4 ?? f.extranet_ipv4).join(', ') || '–'}</span></Descriptions.Item>
-      <Descriptions.Item label="IPv6"><span className="mono">{asList(h.intranet_ipv6 ?? f.intranet_ipv6).join(', ') || '–'}</span></Descriptions.Item>
+      <Descriptions.Item label="Intranet IPv4"><span className="mono">{hostAddrs(h, 'intranet_ipv4').join(', ') || '–'}</span></Descriptions.Item>
+      <Descriptions.Item label="Extranet IPv4"><span className="mono">{hostAddrs(h, 'extranet_ipv4').join(', ') || '–'}</span></Descriptions.Item>
+      <Descriptions.Item label="IPv6"><span className="mono">{hostAddrs(h, 'intranet_ipv6').join(', ') || '–'}</span></Descriptions.Item>
       <Descriptions.Item label="CPU">{f.cpu_name ? `${f.cpu_name} × ${f.nproc ?? '?'}` : f.nproc ? `${f.nproc} cores` : '–'}</Descriptions.Item>
       <Descriptions.Item label="Memory">{f.total_mem ? `${formatBytes(f.available_mem)} free of ${formatBytes(f.total_mem)}` : '–'}</Descriptions.Item>
       <Descriptions.Item label="Load">{f.load_1 ? `${f.load_1} / ${f.load_5} / ${f.load_15}` : '–'}</Descriptions.Item>
       <Descriptions.Item label="Agent version">{h.version || f.version || '–'}</Descriptions.Item>
-      <Descriptions.Item label="Agent CPU / memory">{f.cpu ? `${(Number(f.cpu) * (Number(f.cpu) < 1 ? 100 : 1)).toFixed(2)} %` : '–'} / {formatBytes(f.rss)}</Descriptions.Item>
+      <Descriptions.Item label="Agent CPU / memory">{f.cpu ? `${f.cpu} % of a core` : '–'} / {formatBytes(f.rss)}</Descriptions.Item>
       <Descriptions.Item label="AgentCenter">{h.agent_center || '–'}</Descriptions.Item>
       <Descriptions.Item label="First seen">{formatTime(h.first_seen)}</Descriptions.Item>
       <Descriptions.Item label="Last heartbeat"><When ms={h.last_seen} /></Descriptions.Item>

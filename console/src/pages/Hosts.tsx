@@ -7,7 +7,7 @@ import type { Host } from '../api/types';
 import { useApi } from '../app';
 import { EmptyState, ErrorState, StaleWarning } from '../components/States';
 import { OnlineBadge, When } from '../components/Tags';
-import { asList, osName } from '../lib/format';
+import { hostAddrs, osName, plural } from '../lib/format';
 import { hostFiltersToApi, hostFiltersToSearch, parseHostFilters, withFilter, type HostFilters } from '../lib/query';
 import { usePoll } from '../lib/usePoll';
 import { useUrlState } from '../lib/useUrlState';
@@ -102,7 +102,7 @@ export default function Hosts() {
             if (sort !== f.sort || order !== f.order) setF(withFilter(f, { sort, order }));
             else setF({ ...f, page: p.current, size: p.pageSize });
           }}
-          pagination={{ current: page, pageSize: size, total, showSizeChanger: true, showTotal: (t) => `${t} hosts` }}
+          pagination={{ current: page, pageSize: size, total, showSizeChanger: true, showTotal: (t) => plural(t, 'host') }}
           columns={[
             {
               title: 'Host',
@@ -117,7 +117,7 @@ export default function Hosts() {
               ),
             },
             { title: 'Status', key: 'online', render: (_, h) => <OnlineBadge online={h.online} /> },
-            { title: 'Address', key: 'ip', render: (_, h) => <span className="mono">{asList(h.intranet_ipv4).join(', ') || '–'}</span> },
+            { title: 'Address', key: 'ip', render: (_, h) => <span className="mono">{hostAddrs(h, 'intranet_ipv4').join(', ') || '–'}</span> },
             { title: 'OS', key: 'os', render: (_, h) => osName(h.facts) || <span className="muted">unknown</span> },
             { title: 'Agent', key: 'version', render: (_, h) => h.version || h.facts?.version || '–' },
             { title: 'Tags', key: 'tags', render: (_, h) => (h.tags ?? []).map((t) => <Tag key={t}>{t}</Tag>) },

@@ -7,7 +7,7 @@ import { useApi } from '../app';
 import { ErrorState, Loading, StaleWarning } from '../components/States';
 import { When } from '../components/Tags';
 import { TaskBar, TaskCounts } from '../components/TaskProgress';
-import { formatNumber, formatTime, SUBTASK_LABEL, TASK_LABEL } from '../lib/format';
+import { formatTime, plural, SUBTASK_LABEL, TASK_LABEL } from '../lib/format';
 import { usePoll } from '../lib/usePoll';
 
 const STATUS_COLOR: Record<string, string> = { pending: 'default', dispatching: 'default', sent: 'processing', succeed: 'success', failed: 'error', undeliverable: 'warning' };
@@ -57,7 +57,7 @@ export default function TaskDetail() {
             size="small"
             loading={hosts.loading}
             dataSource={hosts.data?.items ?? []}
-            pagination={{ current: page.n, pageSize: page.size, total: hosts.data?.total ?? 0, onChange: (n, size) => setPage({ n, size }), showTotal: (x) => `${formatNumber(x)} hosts` }}
+            pagination={{ current: page.n, pageSize: page.size, total: hosts.data?.total ?? 0, onChange: (n, size) => setPage({ n, size }), showTotal: (x) => plural(x, 'host') }}
             columns={[
               { title: 'Host', key: 'h', render: (_, s) => <Link to={`/hosts/${encodeURIComponent(s.agent_id)}`}>{s.agent_id}</Link> },
               { title: 'Status', key: 's', render: (_, s) => <Tag color={STATUS_COLOR[s.status]} data-testid="subtask-status">{SUBTASK_LABEL[s.status] ?? s.status}</Tag> },

@@ -8,7 +8,7 @@ import { CreateTaskButton } from '../components/CreateTask';
 import { EmptyState, ErrorState, StaleWarning } from '../components/States';
 import { When } from '../components/Tags';
 import { TaskBar } from '../components/TaskProgress';
-import { formatNumber, TASK_LABEL } from '../lib/format';
+import { plural, TASK_LABEL } from '../lib/format';
 import { usePoll } from '../lib/usePoll';
 
 export default function Tasks() {
@@ -41,7 +41,7 @@ export default function Tasks() {
           loading={res.loading}
           dataSource={res.data?.items ?? []}
           locale={{ emptyText: <EmptyState>No task yet. Create one to collect assets, kill a process, quarantine a file or scan.</EmptyState> }}
-          pagination={{ current: page.n, pageSize: page.size, total: res.data?.total ?? 0, onChange: (n, size) => setPage({ n, size }), showTotal: (t) => `${formatNumber(t)} tasks` }}
+          pagination={{ current: page.n, pageSize: page.size, total: res.data?.total ?? 0, onChange: (n, size) => setPage({ n, size }), showTotal: (t) => plural(t, 'task') }}
           columns={[
             { title: 'Task', key: 'type', render: (_, t) => <Link to={`/tasks/${t.id}`}>{TASK_LABEL[t.type] ?? t.type}</Link> },
             { title: 'Parameters', key: 'data', render: (_, t) => <span className="mono">{t.data && t.data !== '{}' ? t.data : '–'}</span> },

@@ -61,7 +61,7 @@ export default function Whitelist() {
           loading={res.loading}
           dataSource={res.data?.items ?? []}
           locale={{ emptyText: <EmptyState>The whitelist is empty: every rule fires on every match.</EmptyState> }}
-          pagination={{ current: page.n, pageSize: page.size, total: res.data?.total ?? 0, onChange: (n, size) => setPage({ n, size }), showTotal: (t) => `${formatNumber(t)} entries` }}
+          pagination={{ current: page.n, pageSize: page.size, total: res.data?.total ?? 0, onChange: (n, size) => setPage({ n, size }), showTotal: (t) => (t === 1 ? '1 entry' : `${formatNumber(t)} entries`) }}
           columns={[
             { title: 'Rules', key: 'rules', render: (_, w) => w.rules.map((r) => <Tag key={r} className="mono">{r === '*' ? 'every rule' : r}</Tag>) },
             {
