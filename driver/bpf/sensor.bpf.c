@@ -600,13 +600,19 @@ static long env_step(__u32 i, void *arg)
 }
 
 /* One of fds 0 and 1: its kind and inode; a path string for files and character devices. */
-static __always_inline void rec_stdio(struct rec *r, struct task_struct *t, __u32 fd, __u64 *kinds,
-                                      __u64 *ino)
+static __always_inline struct file *rec_stdio(struct rec *r, struct task_struct *t, __u32 fd,
+                                              __u64 *kinds, __u64 *ino, struct file *prev,
+                                              const char **prev_path)
 {
     struct file *f = task_fd_file(t, fd);
     __u64 kind = RS_FD_NONE;
     const char *p = 0;
-    if (f) {
+    if (f && f == prev) {
+        /* stdout is stdin's file (a terminal, /dev/null, a socket): same kind, same path */
+        *ino = BPF_CORE_READ(f, f_inode, i_ino);
+        kind = (*kinds >> ((fd - 1) * 8)) & 0xff;
+        p = *prev_path;
+    } else if (f) {
         __u32 mode = file_mode(f) & RS_S_IFMT;
         *ino = BPF_CORE_READ(f, f_inode, i_ino);
         if (mode == RS_S_IFSOCK) {
@@ -627,6 +633,8 @@ static __always_inline void rec_stdio(struct rec *r, struct task_struct *t, __u3
         rec_str_kernel(r, p, RS_MAX_PATH);
     else
         rec_empty(r);
+    *prev_path = p;
+    return f;
 }
 
 static __always_inline void pack_cred(const struct cred *c, __u64 *out)
@@ -698,8 +706,9 @@ int BPF_PROG(rs_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
     } else {
         rec_empty(&r);
     }
-    rec_stdio(&r, t, 0, &r.e->num[0], &r.e->num[1]);
-    rec_stdio(&r, t, 1, &r.e->num[0], &r.e->num[2]);
+    const char *in_path = 0;
+    struct file *in = rec_stdio(&r, t, 0, &r.e->num[0], &r.e->num[1], 0, &in_path);
+    rec_stdio(&r, t, 1, &r.e->num[0], &r.e->num[2], in, &in_path);
     struct env_ctx env = {
         .cur = BPF_CORE_READ(mm, env_start),
         .end = BPF_CORE_READ(mm, env_end),
