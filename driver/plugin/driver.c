@@ -13,7 +13,10 @@
 void driver_config_init(driver_config_t *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
-    cfg->sensor.ev_mask = (1u << RS_EV__COUNT) - 1;
+    /* every type but accept, kill and unlink, which Elkeid also leaves off by default: they
+     * are frequent and no default rule reads them (--events all switches them on) */
+    cfg->sensor.ev_mask = ((1u << RS_EV__COUNT) - 1) &
+                          ~((1u << RS_EV_ACCEPT) | (1u << RS_EV_KILL) | (1u << RS_EV_UNLINK));
     cfg->sensor.anti_rootkit = true;
     cfg->proc_root = "/proc";
     cfg->exe_hash = true;

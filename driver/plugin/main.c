@@ -24,7 +24,8 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: rampart-driver [options]   (fd 3: tasks in, fd 4: records out)\n"
-               "  --events LIST        event types to report (comma-separated names, or all)\n"
+               "  --events LIST        event types to report (comma-separated names, or all;\n"
+               "                       default: all but accept, kill, unlink)\n"
                "  --disable LIST       event types not to report\n"
                "  --rate-limit N       records per exe per second (0 = no limit)\n"
                "  --deny-exe PATH      never report this exe (repeatable)\n"

@@ -245,7 +245,7 @@ static int group_setup(void **state)
     self_exe[n] = '\0';
     char log[PATH_MAX + 32];
     snprintf(log, sizeof(log), "%s/driver.log", T.logdir);
-    const char *args[] = {"--heartbeat-secs", "1", "--rootkit-secs", "2", NULL};
+    const char *args[] = {"--events", "all", "--heartbeat-secs", "1", "--rootkit-secs", "2", NULL};
     T.c = driver_client_start(DRIVER_BIN, args, log);
     assert_non_null(T.c);
     return 0;
