@@ -367,10 +367,12 @@ static bool eval(engine_t *e, const node_t *n)
     const char *vals[RULE_ANCESTORS];
     size_t nv = slot_values(e, n->slot, vals);
     if (n->kind == NODE_EXISTS) {
-        /* empty and the driver's "-1" placeholder both mean "none" */
+        /* empty and the placeholders "-" (the driver's, after Elkeid's) and "-1" all mean
+         * "none": without this every execve with no LD_PRELOAD or socket peer matched */
         bool present = false;
         for (size_t i = 0; i < nv && !present; i++)
-            present = vals[i][0] != '\0' && strcmp(vals[i], "-1") != 0;
+            present = vals[i][0] != '\0' && strcmp(vals[i], "-") != 0 &&
+                      strcmp(vals[i], "-1") != 0;
         return present == n->want;
     }
     for (size_t i = 0; i < nv; i++) {
