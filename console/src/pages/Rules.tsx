@@ -71,7 +71,7 @@ export default function Rules() {
           dataSource={rows}
           pagination={{ pageSize: 50, showSizeChanger: true }}
           locale={{ emptyText: d?.rules.length ? 'No rule matches these filters.' : 'No rules: no hub has answered yet.' }}
-          expandable={{ expandedRowRender: (r) => <div><p>{r.description || 'No description.'}</p>{r.remediation && <p><b>Remediation:</b> {r.remediation}</p>}</div> }}
+          expandable={{ rowExpandable: (r) => !!(r.description || r.remediation), expandedRowRender: (r) => <div><p>{r.description}</p>{r.remediation && <p><b>Remediation:</b> {r.remediation}</p>}</div> }}
           columns={[
             {
               title: 'Enabled',
@@ -81,7 +81,7 @@ export default function Rules() {
             },
             { title: 'Severity', key: 'sev', width: 110, render: (_, r) => <SeverityTag severity={r.severity} /> },
             { title: 'Rule', key: 'name', render: (_, r) => <div>{r.name || r.id}<div className="muted mono">{r.id}</div></div> },
-            { title: 'Type', dataIndex: 'type', width: 100 },
+            { title: 'Rule file', key: 'source', render: (_, r) => <span className="mono muted">{String(r.source ?? '–')}</span> },
             { title: 'ATT&CK', key: 'attack', render: (_, r) => <Attack ids={r.attack} /> },
             { title: 'Alerts', key: 'alerts', width: 90, render: (_, r) => <Link to={`/alerts?rule_id=${encodeURIComponent(r.id)}`}>view</Link> },
           ]}
