@@ -76,6 +76,21 @@ export default function Overview() {
   const ov = usePoll((s) => api.overview(s), [], 10_000);
   const st = usePoll<AlertStats>((s) => api.alertStats({ since: Date.now() - WEEK, top: 5 }, s), [], 30_000);
 
+  /* Top hosts come as agent ids: their names are one small look-up each. */
+  const topIds = (st.data?.by_host ?? []).map((h) => h.agent_id).filter(Boolean);
+  const names = usePoll(
+    async (s) => {
+      const out: Record<string, string> = {};
+      await Promise.all(
+        topIds.map(async (id) => {
+          const h = (await api.hosts({ agent_id: id, limit: 1 }, s)).items[0];
+          if (h?.hostname) out[id] = h.hostname;
+        }),
+      );
+      return out;
+    },
+    [topIds.join(',')],
+  );
   const trend = useMemo(() => dailyTrend(st.data?.by_hour ?? [], Date.now()), [st.data]);
   const trendOption: ChartOption = useMemo(
     () => ({
@@ -144,7 +159,7 @@ export default function Overview() {
         </Col>
         <Col span={8}>
           <Card title="Top hosts, last 7 days" size="small">
-            <TopList items={(st.data?.by_host ?? []).map((h) => ({ key: h.agent_id, count: h.count, to: `/hosts/${encodeURIComponent(h.agent_id)}` }))} empty="No alerts in the last 7 days." />
+            <TopList items={(st.data?.by_host ?? []).map((h) => ({ key: h.agent_id, label: names.data?.[h.agent_id] ?? h.agent_id, count: h.count, to: `/hosts/${encodeURIComponent(h.agent_id)}` }))} empty="No alerts in the last 7 days." />
           </Card>
         </Col>
         <Col span={8}>
@@ -158,17 +173,18 @@ export default function Overview() {
   );
 }
 
-function TopList({ items, empty }: { items: { key: string; count: number; to: string }[]; empty: string }) {
+function TopList({ items, empty }: { items: { key: string; label?: string; count: number; to: string }[]; empty: string }) {
   if (!items.length) return <EmptyState>{empty}</EmptyState>;
   const max = Math.max(...items.map((i) => i.count), 1);
   return (
     <List
       size="small"
       dataSource={items}
+      rowKey="key"
       renderItem={(it) => (
         <List.Item extra={<b>{formatNumber(it.count)}</b>}>
           <div style={{ width: '100%' }}>
-            <Link to={it.to} className="mono">{it.key}</Link>
+            <Link to={it.to} className="mono">{it.label ?? it.key}</Link>
             <Progress percent={(it.count / max) * 100} showInfo={false} size="small" strokeColor={SEVERITY_COLOR.high as string} />
           </div>
         </List.Item>

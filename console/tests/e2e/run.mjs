@@ -186,6 +186,20 @@ try {
   check(true, 'the whitelist page shows the new entry');
   await shot('08-whitelist');
 
+  // --- bulk triage
+  await nav('Alerts').click();
+  await page.getByTestId('page-alerts').waitFor();
+  const downloads = page.locator('.ant-table-row', { hasText: 'Download piped to a shell' });
+  await downloads.first().waitFor();
+  for (let i = 0; i < (await downloads.count()); i++) await downloads.nth(i).locator('input[type=checkbox]').check();
+  await page.getByText('2 selected').waitFor();
+  await page.getByRole('button', { name: 'Resolve', exact: true }).click();
+  await page.getByText('Resolved: 2 alerts').waitFor();
+  const resolved = (await api('/alerts?status=resolved')).body;
+  check(resolved.total === 2 && resolved.items.every((a) => a.rule_id === 'download_exec'), 'bulk resolve changes the selected alerts only', JSON.stringify(resolved.items.map((a) => a.rule_id)));
+  await page.waitForFunction(() => document.querySelectorAll('.ant-badge-status-success').length >= 2);
+  check(true, 'the list shows them resolved without a reload');
+
   // --- a task, created in the UI, until every host answered
   await nav('Tasks').click();
   await page.getByTestId('page-tasks').waitFor();
