@@ -94,7 +94,7 @@ void api_system_status(ctx_t *c)
         if (services_lookup(m->svc, name, inst, SVC_MAX, &n) == 0) {
             for (size_t k = 0; k < n; k++) {
                 char hp[128];
-                snprintf(hp, sizeof(hp), "%s:%u", inst[k].ip, (unsigned)inst[k].admin_port);
+                snprintf(hp, sizeof(hp), "%.63s:%u", inst[k].ip, (unsigned)inst[k].admin_port);
                 long st = services_health(m->svc, hp, NULL);
                 json_array_append_new(arr,
                                       json_pack("{s:s, s:i, s:s, s:i, s:s, s:i}", "ip", inst[k].ip,

@@ -72,7 +72,7 @@ static int locate(mgr_t *m, const char *agent, char *addr, size_t size)
     snprintf(path, sizeof(path), "/api/v1/agents/%s", agent);
     for (size_t i = 0; i < n; i++) {
         char hp[128];
-        snprintf(hp, sizeof(hp), "%s:%u", acs[i].ip, (unsigned)acs[i].admin_port);
+        snprintf(hp, sizeof(hp), "%.63s:%u", acs[i].ip, (unsigned)acs[i].admin_port);
         long st = 0;
         if (services_call(m->svc, "GET", hp, path, NULL, NULL, 0, &st, NULL) == 0 && st == 200) {
             snprintf(addr, size, "%s", hp);

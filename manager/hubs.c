@@ -105,7 +105,7 @@ int hubs_push(mgr_t *m, int *total)
     int ok = 0;
     for (size_t i = 0; i < n; i++) {
         char hp[128];
-        snprintf(hp, sizeof(hp), "%s:%u", hubs[i].ip, (unsigned)hubs[i].port);
+        snprintf(hp, sizeof(hp), "%.63s:%u", hubs[i].ip, (unsigned)hubs[i].port);
         long st = 0;
         json_t *resp = NULL;
         int rc = entries ? services_call(m->svc, "PUT", hp, "/api/v1/whitelist", "application/yaml",
@@ -137,7 +137,7 @@ json_t *hubs_rules(mgr_t *m)
         return NULL;
     for (size_t i = 0; i < n; i++) {
         char hp[128];
-        snprintf(hp, sizeof(hp), "%s:%u", hubs[i].ip, (unsigned)hubs[i].port);
+        snprintf(hp, sizeof(hp), "%.63s:%u", hubs[i].ip, (unsigned)hubs[i].port);
         long st = 0;
         json_t *resp = NULL;
         if (services_call(m->svc, "GET", hp, "/api/v1/rules", NULL, NULL, 0, &st, &resp) == 0 &&

@@ -391,17 +391,20 @@ static json_t *operation(const route_def_t *r)
     json_t *op = json_object();
     json_object_set_new(op, "summary", json_string(r->summary));
     json_object_set_new(op, "tags", json_pack("[s]", r->tag));
-    char opid[160] = "";
-    snprintf(opid, sizeof(opid), "%s", r->method);
-    for (size_t i = 0; i < strlen(opid); i++)
-        opid[i] = (char)tolower((unsigned char)opid[i]);
-    for (const char *p = r->pattern; *p && strlen(opid) < sizeof(opid) - 2; p++) {
-        char ch = *p;
-        if (isalnum((unsigned char)ch))
-            opid[strlen(opid) + 1] = '\0', opid[strlen(opid)] = ch;
-        else if (opid[strlen(opid) - 1] != '_')
-            opid[strlen(opid) + 1] = '\0', opid[strlen(opid)] = '_';
+    /* operationId: method and path, lower case, other characters as single underscores. */
+    char opid[160];
+    size_t n = 0;
+    for (const char *p = r->method; *p && n < sizeof(opid) - 1; p++)
+        opid[n++] = (char)tolower((unsigned char)*p);
+    for (const char *p = r->pattern; *p && n < sizeof(opid) - 1; p++) {
+        if (isalnum((unsigned char)*p))
+            opid[n++] = *p;
+        else if (opid[n - 1] != '_')
+            opid[n++] = '_';
     }
+    while (n > 0 && opid[n - 1] == '_')
+        n--;
+    opid[n] = '\0';
     json_object_set_new(op, "operationId", json_string(opid));
     json_object_set_new(op, "x-min-role", json_string(role_name(r->min_role)));
     json_t *params = json_array();
@@ -424,7 +427,7 @@ static json_t *operation(const route_def_t *r)
                                       "application/json", "schema", schema));
     }
     json_t *resp = json_object();
-    char code[8];
+    char code[16];
     snprintf(code, sizeof(code), "%u", r->success ? r->success : 200);
     json_object_set_new(resp, code,
                         json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", "success", "content",

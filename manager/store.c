@@ -17,7 +17,7 @@ struct store {
     atomic_bool healthy;
     atomic_bool indexed; /* indexes created since the last outage */
     pthread_mutex_t mu;  /* guards last_error */
-    char last_error[256];
+    char last_error[512];
 };
 
 struct store_bulk {
@@ -98,7 +98,7 @@ static void mark(store_t *s, bool up, const char *why)
     if (!up) {
         atomic_store(&s->indexed, false);
         pthread_mutex_lock(&s->mu);
-        snprintf(s->last_error, sizeof(s->last_error), "%s", why);
+        snprintf(s->last_error, sizeof(s->last_error), "%.500s", why);
         pthread_mutex_unlock(&s->mu);
     }
     if (was != up) {

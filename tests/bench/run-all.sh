@@ -9,3 +9,4 @@ echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
 "$build/tests/bench/hub/bench_hub" --seconds 5
 "$build/tests/bench/agent/bench_agent" --seconds 10
 "$build/tests/bench/driver/bench_driver" --rounds 7
+"$build/tests/bench/manager/bench_manager" --hosts 10000 --alerts 20000 --clients 32 --seconds 5

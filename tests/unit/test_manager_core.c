@@ -63,6 +63,21 @@ static void test_openapi_matches_routes(void **state)
             assert_false(strcmp(api_routes[j].method, r->method) == 0 &&
                          strcmp(api_routes[j].pattern, r->pattern) == 0);
     }
+    /* operationIds are unique (OpenAPI requires it). */
+    json_t *seen = json_object();
+    json_object_foreach(paths, path, item)
+    {
+        const char *method;
+        json_t *op;
+        json_object_foreach(item, method, op)
+        {
+            const char *id = json_string_value(json_object_get(op, "operationId"));
+            assert_non_null(id);
+            assert_null(json_object_get(seen, id));
+            json_object_set_new(seen, id, json_true());
+        }
+    }
+    json_decref(seen);
     json_decref(doc);
 }
 
