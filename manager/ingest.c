@@ -112,8 +112,10 @@ void ingest_field_name(const char *key, char *out, size_t size)
 /* ---- writes ------------------------------------------------------------------------------ */
 
 typedef struct {
-    store_bulk_t *hosts, *assets, *alerts, *subtasks;
-    size_t nhosts, nassets, nalerts, nsubtasks;
+    store_bulk_t *hosts, *assets, *alerts, *subtasks, *inserts;
+    size_t nhosts, nassets, nalerts, nsubtasks, ninserts;
+    bson_t **docs; /* copies of the alert inserts, for the one-by-one retry */
+    size_t ndocs, capdocs;
 } batch_t;
 
 static void append_fields(bson_t *doc, const char *key, const Grpc__Payload *p, const char *skip)
@@ -350,6 +352,7 @@ static int alert_msg(ingest_t *in, batch_t *b, const rd_kafka_message_t *msg)
         BSON_APPEND_INT64(&set, "last_seen", v.last_seen);
         bson_append_document_end(&u, &set);
         mongoc_bulk_operation_update_one_with_opts(store_bulk_op(b->alerts), &f, &u, NULL, NULL);
+        b->nalerts++;
         bson_destroy(&f);
         bson_destroy(&u);
         metrics_counter_inc(in->m_updates);
@@ -389,28 +392,43 @@ static int alert_msg(ingest_t *in, batch_t *b, const rd_kafka_message_t *msg)
         bson_append_array_end(&d, &arr);
         BSON_APPEND_UTF8(&d, "raw", raw);
         BSON_APPEND_DATE_TIME(&d, "expire_at", now + m->cfg.retention_alerts_ms);
-        mongoc_bulk_operation_insert_with_opts(store_bulk_op(b->alerts), &d, NULL, NULL);
+        mongoc_bulk_operation_insert_with_opts(store_bulk_op(b->inserts), &d, NULL, NULL);
+        b->ninserts++;
+        if (b->ndocs == b->capdocs) {
+            b->capdocs = b->capdocs ? 2 * b->capdocs : 64;
+            b->docs = xrealloc(b->docs, b->capdocs * sizeof(*b->docs));
+        }
+        b->docs[b->ndocs++] = bson_copy(&d);
         bson_destroy(&d);
         free(raw);
         metrics_counter_inc(in->m_alerts);
     }
-    b->nalerts++;
     json_decref(j);
     return 0;
 }
 
-/* Writes one batch. 0, or -EIO to retry it later. */
+/* After a duplicate key in the bulk insert: inserts the alerts one by one, a duplicate being an
+ * alert stored before (redelivery). 0 or -EIO. */
+static int insert_one_by_one(mgr_t *m, batch_t *b)
+{
+    for (size_t i = 0; i < b->ndocs; i++) {
+        int rc = store_insert(m->store, "alerts", b->docs[i]);
+        if (rc == -EIO)
+            return rc;
+    }
+    return 0;
+}
+
+/* Writes one batch: alert inserts first (an update may follow its alert in the same batch).
+ * 0, or -EIO to retry it later. */
 static int write_batch(ingest_t *in, rd_kafka_message_t **msgs, size_t n)
 {
     mgr_t *m = in->m;
-    batch_t b = {store_bulk_new(m->store, "hosts"),
-                 store_bulk_new(m->store, "assets"),
-                 store_bulk_new(m->store, "alerts"),
-                 store_bulk_new(m->store, "subtasks"),
-                 0,
-                 0,
-                 0,
-                 0};
+    batch_t b = {.hosts = store_bulk_new(m->store, "hosts"),
+                 .assets = store_bulk_new(m->store, "assets"),
+                 .alerts = store_bulk_new(m->store, "alerts"),
+                 .subtasks = store_bulk_new(m->store, "subtasks"),
+                 .inserts = store_bulk_new(m->store, "alerts")};
     const char *alerts_topic = m->cfg.kafka_alerts_topic;
     for (size_t i = 0; i < n; i++) {
         const rd_kafka_message_t *msg = msgs[i];
@@ -420,16 +438,23 @@ static int write_batch(ingest_t *in, rd_kafka_message_t **msgs, size_t n)
             metrics_counter_inc(in->m_invalid);
     }
     int rc = 0, r;
-    if ((r = store_bulk_run(b.hosts, b.nhosts)) < 0)
+    if ((r = store_bulk_run(b.inserts, b.ninserts)) == -EEXIST)
+        r = insert_one_by_one(m, &b);
+    if (r < 0)
         rc = r;
-    if ((r = store_bulk_run(b.assets, b.nassets)) < 0)
+    if ((r = store_bulk_run(b.hosts, b.nhosts)) < 0 && r != -EEXIST)
         rc = r;
-    if ((r = store_bulk_run(b.alerts, b.nalerts)) < 0)
+    if ((r = store_bulk_run(b.assets, b.nassets)) < 0 && r != -EEXIST)
         rc = r;
-    if ((r = store_bulk_run(b.subtasks, b.nsubtasks)) < 0)
+    if ((r = store_bulk_run(b.alerts, b.nalerts)) < 0 && r != -EEXIST)
         rc = r;
+    if ((r = store_bulk_run(b.subtasks, b.nsubtasks)) < 0 && r != -EEXIST)
+        rc = r;
+    for (size_t i = 0; i < b.ndocs; i++)
+        bson_destroy(b.docs[i]);
+    free(b.docs);
     if (rc != -EIO) {
-        metrics_counter_add(in->m_stored_alerts, b.nalerts);
+        metrics_counter_add(in->m_stored_alerts, b.ninserts + b.nalerts);
         metrics_counter_add(in->m_stored_state, b.nhosts + b.nassets + b.nsubtasks);
     }
     return rc == -EIO ? -EIO : 0;

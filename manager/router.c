@@ -515,7 +515,16 @@ void reply_list(ctx_t *c, const char *coll, const bson_t *filter, const bson_t *
     }
     size_t i;
     json_t *it;
-    json_array_foreach(arr, i, it) json_rename_id(it, id_name);
+    json_array_foreach(arr, i, it)
+    {
+        json_rename_id(it, id_name);
+        /* Excluded fields stay out even on a server that ignores exclusion projections. */
+        bson_iter_t pi;
+        if (projection && bson_iter_init(&pi, projection))
+            while (bson_iter_next(&pi))
+                if (BSON_ITER_HOLDS_NUMBER(&pi) && bson_iter_as_int64(&pi) == 0)
+                    json_object_del(it, bson_iter_key(&pi));
+    }
     reply(c, 200,
           json_pack("{s:o, s:I, s:I, s:I}", "items", arr, "total", (json_int_t)total, "limit",
                     (json_int_t)limit, "offset", (json_int_t)offset));

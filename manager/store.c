@@ -435,9 +435,8 @@ int store_bulk_run(store_bulk_t *b, size_t nops)
         bson_t reply;
         bson_error_t e;
         if (!mongoc_bulk_operation_execute(b->op, &reply, &e)) {
-            /* Duplicate keys in an unordered bulk are expected (redelivered inserts). */
-            if (e.code != 11000)
-                rc = store_error(b->s, &e, "bulk");
+            /* Duplicate keys: the caller decides (some servers stop an unordered bulk there). */
+            rc = e.code == 11000 ? -EEXIST : store_error(b->s, &e, "bulk");
         }
         bson_destroy(&reply);
     }

@@ -59,7 +59,8 @@ typedef struct store_bulk store_bulk_t;
 store_bulk_t *store_bulk_new(store_t *s, const char *coll);
 /* The bulk operation to append to (mongoc_bulk_operation_*). */
 mongoc_bulk_operation_t *store_bulk_op(store_bulk_t *b);
-/* Executes if anything was appended and frees b. 0, -EIO or -EPROTO. */
+/* Executes if anything was appended and frees b. 0, -EEXIST (a duplicate key: with an unordered
+ * bulk MongoDB wrote the rest, jongodb may not have), -EIO or -EPROTO. */
 int store_bulk_run(store_bulk_t *b, size_t nops);
 
 /* Maps a driver error to the codes above and records it (marks the store down on -EIO). */
