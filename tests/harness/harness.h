@@ -24,6 +24,13 @@ void harness_init(const char *test_name);
 /* A port that was free a moment ago (loopback). */
 uint16_t harness_free_port(void);
 
+/* Monotonic clock in seconds; sleeping. */
+double harness_now_s(void);
+void harness_sleep_ms(int ms);
+/* CPU time (user + system, seconds) and VmRSS (MiB) of a process; -1 when it is gone. */
+double harness_proc_cpu_s(pid_t pid);
+double harness_proc_rss_mib(pid_t pid);
+
 /* Starts argv[0] with argv (NULL-terminated) and extra environment entries ("K=V", may be
  * NULL). Output to the log folder as <name>.log. NULL if it could not be started. */
 harness_proc_t *harness_spawn(const char *name, char *const argv[], char *const env[]);

@@ -11,19 +11,6 @@
 
 #include "harness_kafka.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static int start_sd(harness_endpoint_t *w)
 {
     char cfg[1024], path[512], bin[512];
@@ -193,7 +180,7 @@ long harness_endpoint_command(harness_endpoint_t *w, const char *body)
         st = r.status;
         harness_http_response_free(&r);
         if (st != 202)
-            sleep_ms(200);
+            harness_sleep_ms(200);
     }
     return st;
 }
@@ -219,10 +206,10 @@ bool harness_endpoint_scan(harness_endpoint_t *w, const char *topic, harness_env
     harness_kafka_reader_t *r = harness_kafka_reader_new(w->bootstrap, topic);
     if (!r)
         return false;
-    double deadline = now_s() + timeout_s;
+    double deadline = harness_now_s() + timeout_s;
     bool found = false;
     harness_kafka_msg_t m;
-    while (!found && now_s() < deadline) {
+    while (!found && harness_now_s() < deadline) {
         if (!harness_kafka_next(r, 500, &m))
             continue;
         Rampart__EnvelopeView *e = rampart__envelope_view__unpack(NULL, m.len, m.value);

@@ -45,19 +45,6 @@ typedef struct {
 
 static world_t W;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* --- services ----------------------------------------------------------------------------- */
 
 /* Posts a command for the agent; retries while it is not connected yet. */
@@ -116,7 +103,7 @@ static bool wait_count(harness_proc_t *p, int want, int timeout_ms, const char *
     for (int i = 0; i < timeout_ms / 100; i++) {
         if (log_count(p, a, b, c) >= want)
             return true;
-        sleep_ms(100);
+        harness_sleep_ms(100);
     }
     return log_count(p, a, b, c) >= want;
 }
@@ -140,7 +127,7 @@ static void test_identity_refused(void **state)
     harness_proc_t *p = harness_endpoint_spawn_agent(&W.e, "agent-liar", "someone-else", NULL);
     assert_non_null(p);
     for (int i = 0; i < 100 && harness_alive(p); i++)
-        sleep_ms(100);
+        harness_sleep_ms(100);
     assert_false(harness_alive(p));
     assert_true(log_count(p, "event=start_failed", "someone-else", AGENT_ID) >= 1);
     int st = harness_stop(p);
@@ -310,10 +297,10 @@ static uint64_t read_steady(uint64_t want, int timeout_s, const char *run, int *
 {
     harness_kafka_reader_t *r = harness_kafka_reader_new(W.e.bootstrap, "rampart.events");
     assert_non_null(r);
-    double deadline = now_s() + timeout_s;
+    double deadline = harness_now_s() + timeout_s;
     uint64_t next = 0;
     harness_kafka_msg_t m;
-    while (next < want && now_s() < deadline) {
+    while (next < want && harness_now_s() < deadline) {
         if (!harness_kafka_next(r, 500, &m))
             continue;
         Rampart__EnvelopeView *e = rampart__envelope_view__unpack(NULL, m.len, m.value);
@@ -356,13 +343,13 @@ static void test_outage(void **state)
     const char *pid = strstr(rest, "pid=");
     assert_non_null(pid);
     snprintf(run, sizeof(run), "%.*s", (int)strcspn(pid + 4, " \n"), pid + 4);
-    sleep_ms(3000);
+    harness_sleep_ms(3000);
 
     print_message("stopping the AgentCenter for 60 s\n");
     int st = harness_stop(W.e.ac);
     W.e.ac = NULL;
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    sleep_ms(60000);
+    harness_sleep_ms(60000);
     double spooled = agent_metric("rampart_agent_spool_records");
     double disk = agent_metric("rampart_agent_spool_disk_bytes");
     print_message("after 60 s: %.0f records spooled, %.0f bytes on disk\n", spooled, disk);
@@ -370,7 +357,7 @@ static void test_outage(void **state)
     assert_true(disk > 0);
     assert_int_equal(harness_endpoint_start_ac(&W.e), 0);
     assert_true(wait_count(W.e.agent, 2, 30000, "event=connected", NULL, NULL));
-    sleep_ms(5000);
+    harness_sleep_ms(5000);
 
     /* Stop the plugin: it says how many records it wrote. */
     command("{\"configs\":[]}");
@@ -388,7 +375,7 @@ static void test_outage(void **state)
         if (f)
             fclose(f);
         if (!written)
-            sleep_ms(100);
+            harness_sleep_ms(100);
     }
     print_message("steady plugin wrote %" PRIu64 " records\n", written);
     assert_true(written > 60000);

@@ -56,19 +56,6 @@ typedef struct {
 
 static world_t W;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* --- services ----------------------------------------------------------------------------- */
 
 static void start_sd(void)
@@ -200,7 +187,7 @@ static json_t *sim_stop(sim_t *s)
 static json_t *sim_wait(sim_t *s, int timeout_s)
 {
     for (int i = 0; i < timeout_s * 10 && harness_alive(s->proc); i++)
-        sleep_ms(100);
+        harness_sleep_ms(100);
     return sim_stop(s);
 }
 
@@ -227,11 +214,11 @@ static void read_events(const char *prefix, size_t nagents, size_t per_agent, si
     harness_kafka_reader_t *r = harness_kafka_reader_new(W.bootstrap, "rampart.events");
     assert_non_null(r);
     unsigned char *seen = calloc(nagents * per_agent, 1);
-    double deadline = now_s() + timeout_s;
+    double deadline = harness_now_s() + timeout_s;
     strbuf_t expect = STRBUF_INIT;
     harness_kafka_msg_t m;
     size_t plen = strlen(prefix);
-    while (t->events < want && now_s() < deadline) {
+    while (t->events < want && harness_now_s() < deadline) {
         if (!harness_kafka_next(r, 500, &m))
             continue;
         if (strncmp(m.key, prefix, plen) != 0) {
@@ -278,9 +265,10 @@ static void read_state(const char *prefix, const char *key, const char *token, i
 {
     harness_kafka_reader_t *r = harness_kafka_reader_new(W.bootstrap, "rampart.state");
     assert_non_null(r);
-    double deadline = now_s() + timeout_s;
+    double deadline = harness_now_s() + timeout_s;
     harness_kafka_msg_t m;
-    while (now_s() < deadline && !(t->task_result && t->heartbeats && t->plugin_heartbeats)) {
+    while (harness_now_s() < deadline &&
+           !(t->task_result && t->heartbeats && t->plugin_heartbeats)) {
         if (!harness_kafka_next(r, 500, &m))
             continue;
         Rampart__EnvelopeView *e = rampart__envelope_view__unpack(NULL, m.len, m.value);
@@ -325,14 +313,14 @@ static void test_mtls_200_agents(void **state)
                           "--record-size",
                           "300",
                           NULL};
-    double t0 = now_s();
+    double t0 = harness_now_s();
     sim_start(&s, "sim-mtls", args, true);
-    print_message("200 agents connected over mTLS in %.1f s\n", now_s() - t0);
+    print_message("200 agents connected over mTLS in %.1f s\n", harness_now_s() - t0);
     assert_int_equal(ac_connections(0), NAGENTS);
 
     /* One agent's status, with its parsed heartbeat. */
     json_t *j = NULL;
-    sleep_ms(2500);
+    harness_sleep_ms(2500);
     assert_int_equal(ac_call(0, "GET", "/api/v1/agents/m-00042", NULL, &j), 200);
     assert_string_equal(json_string_value(json_object_get(j, "agent_id")), "m-00042");
     /* The agent's real address, through the TLS gate (not gRPC's name for the socketpair). */
@@ -427,11 +415,11 @@ static void test_broker_outage(void **state)
         "--target",      target, "--agents",       "40", "--id-prefix", "o-", "--rate", "100",
         "--record-size", "300",  "--heartbeat-ms", "0",  "--duration",  "22", NULL};
     sim_start(&s, "sim-outage", args, true);
-    sleep_ms(4000);
+    harness_sleep_ms(4000);
     pid_t kpid = harness_pid(W.kafka);
     assert_int_equal(kill(kpid, SIGSTOP), 0);
     print_message("broker stopped\n");
-    sleep_ms(10000);
+    harness_sleep_ms(10000);
     double paused = metric(1, "rampart_ac_paused_streams");
     assert_int_equal(kill(kpid, SIGCONT), 0);
     print_message("broker continued; %.0f streams were paused\n", paused);
@@ -517,20 +505,20 @@ static void test_failover(void **state)
     sim_start(&s, "sim-failover", args, true);
     json_int_t n0 = 0, n1 = 0;
     for (int i = 0; i < 50 && n0 + n1 < 100; i++) {
-        sleep_ms(100);
+        harness_sleep_ms(100);
         n0 = ac_connections(0);
         n1 = ac_connections(1);
     }
     print_message("agents: %lld on ac0, %lld on ac1\n", (long long)n0, (long long)n1);
     assert_int_equal(n0 + n1, 100);
     int victim = n0 >= n1 ? 0 : 1, other = 1 - victim;
-    double t0 = now_s();
+    double t0 = harness_now_s();
     harness_kill(W.ac[victim].proc);
     W.ac[victim].proc = NULL;
     json_int_t moved = 0;
-    while (now_s() - t0 < 30 && (moved = ac_connections(other)) < 100)
-        sleep_ms(100);
-    double took = now_s() - t0;
+    while (harness_now_s() - t0 < 30 && (moved = ac_connections(other)) < 100)
+        harness_sleep_ms(100);
+    double took = harness_now_s() - t0;
     print_message("all 100 agents on the survivor %.1f s after the kill (%lld there)\n", took,
                   (long long)moved);
     assert_int_equal(moved, 100);

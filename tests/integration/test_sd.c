@@ -38,13 +38,6 @@ typedef struct {
 
 static world_t W;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void url(char *buf, size_t size, int sd, const char *path)
 {
     snprintf(buf, size, "http://127.0.0.1:%u%s", (unsigned)W.sd_port[sd], path);
@@ -259,17 +252,17 @@ static void test_register_through_both_and_agree(void **state)
 static void test_stopped_instances_expire(void **state)
 {
     (void)state;
-    double t0 = now_s();
+    double t0 = harness_now_s();
     harness_kill(W.sim[1]); /* dies without evicting: its instances must expire */
     W.sim[1] = NULL;
     json_int_t n = -1;
-    while (now_s() - t0 < TTL_S + 5) {
+    while (harness_now_s() - t0 < TTL_S + 5) {
         n = summary_instances(0);
         if (n == PER_SIM)
             break;
         usleep(200 * 1000);
     }
-    double took = now_s() - t0;
+    double took = harness_now_s() - t0;
     print_message("instances of the killed simulator gone after %.1f s (TTL %d s)\n", took, TTL_S);
     assert_int_equal(n, PER_SIM);
     assert_int_equal(summary_instances(1), PER_SIM);
@@ -307,15 +300,15 @@ static void test_redis_down_and_back(void **state)
     /* Redis returns empty; the live simulator's renewals get 404 and it registers again. */
     W.redis = harness_redis_start_on(W.redis_port);
     assert_non_null(W.redis);
-    double t0 = now_s();
+    double t0 = harness_now_s();
     json_int_t n = -1;
-    while (now_s() - t0 < 30) {
+    while (harness_now_s() - t0 < 30) {
         n = summary_instances(0);
         if (n == PER_SIM)
             break;
         usleep(250 * 1000);
     }
-    print_message("registrations back %.1f s after Redis returned\n", now_s() - t0);
+    print_message("registrations back %.1f s after Redis returned\n", harness_now_s() - t0);
     assert_int_equal(n, PER_SIM);
     assert_int_equal(summary_instances(1), PER_SIM);
     json_t *d = NULL;
@@ -447,10 +440,10 @@ static void test_lookup_cache_bounds(void **state)
     assert_int_equal(post_signed(0, "/api/v1/evict", inst, 0, &d), 200);
     json_decref(d);
     assert_int_equal(lookup_count(0, "cache-test"), 0); /* own write: at once */
-    double t0 = now_s();
-    while (lookup_count(1, "cache-test") != 0 && now_s() - t0 < 5)
+    double t0 = harness_now_s();
+    while (lookup_count(1, "cache-test") != 0 && harness_now_s() - t0 < 5)
         usleep(20 * 1000);
-    double took = now_s() - t0;
+    double took = harness_now_s() - t0;
     print_message("eviction through SD 0 seen by SD 1 after %.0f ms (cache %d ms)\n", took * 1000,
                   CACHE_MS);
     assert_int_equal(lookup_count(1, "cache-test"), 0);

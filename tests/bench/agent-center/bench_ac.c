@@ -34,51 +34,6 @@ typedef struct {
     uint16_t grpc_port, http_port;
 } bench_t;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void sleep_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
-}
-
-/* utime + stime of pid in seconds. */
-static double cpu_s(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    unsigned long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static double rss_mib(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    double kib = -1;
-    while (f && fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %lf kB", &kib) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kib / 1024.0;
-}
-
 /* Sum of every series of a metric family on the AgentCenter's /metrics. */
 static double metric_sum(bench_t *b, const char *name)
 {
@@ -151,10 +106,12 @@ static int throughput(bench_t *b)
     if (!sim)
         return -EIO;
     pid_t pid = harness_pid(b->ac);
-    sleep_s(b->seconds < 4 ? 0.5 : 2.0); /* warm-up */
-    double r0 = metric_sum(b, "rampart_ac_records_total"), c0 = cpu_s(pid), t0 = now_s();
-    sleep_s(b->seconds);
-    double r1 = metric_sum(b, "rampart_ac_records_total"), c1 = cpu_s(pid), t1 = now_s();
+    harness_sleep_ms((int)((b->seconds < 4 ? 0.5 : 2.0) * 1000)); /* warm-up */
+    double r0 = metric_sum(b, "rampart_ac_records_total"), c0 = harness_proc_cpu_s(pid),
+           t0 = harness_now_s();
+    harness_sleep_ms((int)(b->seconds * 1000));
+    double r1 = metric_sum(b, "rampart_ac_records_total"), c1 = harness_proc_cpu_s(pid),
+           t1 = harness_now_s();
     harness_stop(sim);
     double recs = r1 - r0, wall = t1 - t0, cpu = c1 - c0;
     printf("throughput: %ld agents x %ld records/s offered, 300-byte payloads\n", b->agents,
@@ -162,7 +119,7 @@ static int throughput(bench_t *b)
     printf("  records into Kafka's queue: %.0f/s (wall), AgentCenter CPU %.0f%% of one core\n",
            recs / wall, 100 * cpu / wall);
     printf("  records per AgentCenter CPU-second: %.0f\n", cpu > 0 ? recs / cpu : 0);
-    sleep_s(1.0);
+    harness_sleep_ms(1000);
     printf("  delivered by Kafka so far: %.0f of %.0f handed over\n",
            metric_sum(b, "rampart_ac_kafka_delivered_total"),
            metric_sum(b, "rampart_ac_records_total"));
@@ -188,18 +145,18 @@ static int idle_streams(bench_t *b)
 {
     fit_idle_to_fd_limit(b);
     pid_t pid = harness_pid(b->ac);
-    double base = rss_mib(pid);
-    double t0 = now_s();
+    double base = harness_proc_rss_mib(pid);
+    double t0 = harness_now_s();
     harness_proc_t *sim = start_sim(b, "sim-idle", b->idle, 0);
     if (!sim)
         return -EIO;
-    double connect_s = now_s() - t0;
-    sleep_s(2.0);
+    double connect_s = harness_now_s() - t0;
+    harness_sleep_ms(2000);
     double conns = metric_sum(b, "rampart_ac_connections");
-    double c0 = cpu_s(pid), w0 = now_s();
-    sleep_s(b->seconds);
-    double cpu = cpu_s(pid) - c0, wall = now_s() - w0;
-    double rss = rss_mib(pid);
+    double c0 = harness_proc_cpu_s(pid), w0 = harness_now_s();
+    harness_sleep_ms((int)(b->seconds * 1000));
+    double cpu = harness_proc_cpu_s(pid) - c0, wall = harness_now_s() - w0;
+    double rss = harness_proc_rss_mib(pid);
     printf("idle streams: %.0f connected over mTLS in %.1f s\n", conns, connect_s);
     printf("  AgentCenter RSS %.1f MiB (%.1f MiB empty): %.1f MiB per 1,000 connections\n", rss,
            base, conns > 0 ? (rss - base) * 1000.0 / conns : 0);

@@ -16,72 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "harness.h"
+#include "harness_endpoint.h"
 #include "rampart.pb-c.h"
-
-static void sleep_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    unsigned long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static double rss_mib(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    double kb = -1;
-    while (f && fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %lf kB", &kb) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kb / 1024.0;
-}
-
-static void sha256_file(const char *path, char hex[65])
-{
-    FILE *f = fopen(path, "rb");
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    unsigned char buf[65536], md[32];
-    size_t n;
-    while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0)
-        EVP_DigestUpdate(ctx, buf, n);
-    if (f)
-        fclose(f);
-    unsigned int mdlen = 0;
-    EVP_DigestFinal_ex(ctx, md, &mdlen);
-    EVP_MD_CTX_free(ctx);
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-}
 
 int main(int argc, char **argv)
 {
@@ -135,7 +72,8 @@ int main(int argc, char **argv)
              dir, dir, sim, dir);
     if (system(cmd) != 0)
         return 1;
-    sha256_file(sim, sha);
+    if (harness_sha256_file(sim, sha) < 0)
+        return 1;
     printf("agent (release build): CPU %% of one core and RSS over %.1f s per rate\n", seconds);
     int rc = 0;
     for (char *save = NULL, *tok = strtok_r(rates, ",", &save); tok;
@@ -184,14 +122,14 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_agent: the agent did not start\n");
             return 1;
         }
-        sleep_s(seconds < 2 ? 1 : 3); /* warm-up: connect, first heartbeat */
+        harness_sleep_ms(seconds < 2 ? 1000 : 3000); /* warm-up: connect, first heartbeat */
         pid_t pid = harness_pid(agent);
         double sent0 = harness_metric(aport, "rampart_agent_sent_records_total");
-        double c0 = cpu_s(pid), t0 = now_s();
-        sleep_s(seconds);
-        double c1 = cpu_s(pid), t1 = now_s();
+        double c0 = harness_proc_cpu_s(pid), t0 = harness_now_s();
+        harness_sleep_ms((int)(seconds * 1000));
+        double c1 = harness_proc_cpu_s(pid), t1 = harness_now_s();
         double sent1 = harness_metric(aport, "rampart_agent_sent_records_total");
-        double rss = rss_mib(pid);
+        double rss = harness_proc_rss_mib(pid);
         double pct = (c1 - c0) / (t1 - t0) * 100.0;
         printf("  %6ld records/s: cpu %.3f%%  rss %.1f MiB  sent %.0f records/s\n", rate, pct, rss,
                (sent1 - sent0) / (t1 - t0));

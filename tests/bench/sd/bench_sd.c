@@ -41,13 +41,6 @@ typedef struct {
     uint64_t ok, bad;
 } worker_t;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int dial(uint16_t port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -111,8 +104,8 @@ static void *worker_main(void *arg)
     char *buf = malloc(1 << 20);
     char req[2048];
     uint64_t seq = 0;
-    double end = now_s() + w->seconds;
-    while (now_s() < end) {
+    double end = harness_now_s() + w->seconds;
+    while (harness_now_s() < end) {
         for (int batch = 0; batch < 64; batch++) {
             size_t n = 0;
             int expect = 200;
@@ -169,7 +162,7 @@ static double run_load(uint16_t port, load_t kind, int conns, double seconds, co
 {
     pthread_t t[64];
     worker_t w[64];
-    double t0 = now_s();
+    double t0 = harness_now_s();
     for (int i = 0; i < conns; i++) {
         w[i] = (worker_t){
             .port = port, .kind = kind, .thread = i, .seconds = seconds, .ak = ak, .sk = sk};
@@ -182,7 +175,7 @@ static double run_load(uint16_t port, load_t kind, int conns, double seconds, co
         ok += w[i].ok;
         *bad += w[i].bad;
     }
-    return (double)ok / (now_s() - t0);
+    return (double)ok / (harness_now_s() - t0);
 }
 
 /* Starts rampart-sd pinned to cpu with the given look-up cache; *port gets its port. */
