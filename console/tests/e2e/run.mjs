@@ -130,6 +130,10 @@ try {
   await page.getByLabel('Operating system contains').press('Enter');
   await page.waitForURL(/os=ubuntu/);
   await page.getByRole('link', { name: 'db-01' }).waitFor();
+  // db-01 is in the unfiltered list too: wait for the filtered rows to replace it
+  await page
+    .waitForFunction(() => document.querySelectorAll('.ant-table-row').length === 1, null, { timeout: 10000 })
+    .catch(() => {});
   check((await page.locator('.ant-table-row').count()) === 1, 'the OS filter keeps only the Ubuntu host');
   await page.getByRole('button', { name: 'Clear filters' }).click();
   await page.getByRole('link', { name: 'web-01' }).click();
