@@ -25,12 +25,24 @@
 
 static const char *const SEV[SEVERITIES] = {"info", "low", "medium", "high", "critical"};
 
-struct ingest {
-    mgr_t *m;
+/* One consumer per topic, each with its own thread: a backlog of asset snapshots on
+ * rampart.state (slow to write) must not hold back alerts. */
+typedef struct {
+    ingest_t *in;
+    const char *topic;
     rd_kafka_t *rk;
     pthread_t th;
-    atomic_bool stopping, paused;
+    bool started;
+    atomic_bool paused;
     atomic_int assigned;
+} consumer_t;
+
+enum { C_STATE, C_ALERTS, C_COUNT };
+
+struct ingest {
+    mgr_t *m;
+    consumer_t c[C_COUNT];
+    atomic_bool stopping;
     metrics_counter_t *m_stored_alerts, *m_stored_state;
     metrics_counter_t *m_msgs, *m_alerts, *m_updates, *m_hb, *m_assets, *m_results, *m_invalid,
         *m_other;
@@ -460,30 +472,31 @@ static int write_batch(ingest_t *in, rd_kafka_message_t **msgs, size_t n)
     return rc == -EIO ? -EIO : 0;
 }
 
-static void set_paused(ingest_t *in, bool pause)
+static void set_paused(consumer_t *c, bool pause)
 {
     rd_kafka_topic_partition_list_t *parts = NULL;
-    if (rd_kafka_assignment(in->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || !parts)
+    if (rd_kafka_assignment(c->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || !parts)
         return;
     if (pause)
-        rd_kafka_pause_partitions(in->rk, parts);
+        rd_kafka_pause_partitions(c->rk, parts);
     else
-        rd_kafka_resume_partitions(in->rk, parts);
-    atomic_store(&in->assigned, parts->cnt);
+        rd_kafka_resume_partitions(c->rk, parts);
+    atomic_store(&c->assigned, parts->cnt);
     rd_kafka_topic_partition_list_destroy(parts);
-    atomic_store(&in->paused, pause);
-    LOG_INFO(pause ? "ingest_paused" : "ingest_resumed", "reason=%s",
+    atomic_store(&c->paused, pause);
+    LOG_INFO(pause ? "ingest_paused" : "ingest_resumed", "topic=%s reason=%s", c->topic,
              pause ? "mongo_unavailable" : "mongo_back");
 }
 
 static void *ingest_main(void *arg)
 {
-    ingest_t *in = arg;
+    consumer_t *c = arg;
+    ingest_t *in = c->in;
     size_t cap = (size_t)in->m->cfg.kafka_batch;
     rd_kafka_message_t **msgs = xcalloc(cap, sizeof(*msgs));
     while (!atomic_load(&in->stopping)) {
         size_t n = 0;
-        rd_kafka_message_t *msg = rd_kafka_consumer_poll(in->rk, 200);
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(c->rk, 200);
         while (msg) {
             if (msg->err) {
                 if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -493,22 +506,22 @@ static void *ingest_main(void *arg)
                 msgs[n++] = msg;
                 metrics_counter_inc(in->m_msgs);
             }
-            msg = n < cap ? rd_kafka_consumer_poll(in->rk, 0) : NULL;
+            msg = n < cap ? rd_kafka_consumer_poll(c->rk, 0) : NULL;
         }
         if (n == 0)
             continue;
         while (write_batch(in, msgs, n) == -EIO && !atomic_load(&in->stopping)) {
             /* MongoDB away: hold the batch, stop fetching, keep serving the group. */
-            if (!atomic_load(&in->paused))
-                set_paused(in, true);
-            rd_kafka_message_t *x = rd_kafka_consumer_poll(in->rk, 1000);
+            if (!atomic_load(&c->paused))
+                set_paused(c, true);
+            rd_kafka_message_t *x = rd_kafka_consumer_poll(c->rk, 1000);
             if (x)
                 rd_kafka_message_destroy(x); /* not committed: read again after a rebalance */
         }
-        if (atomic_load(&in->paused))
-            set_paused(in, false);
+        if (atomic_load(&c->paused))
+            set_paused(c, false);
         if (!atomic_load(&in->stopping))
-            rd_kafka_commit(in->rk, NULL, 0);
+            rd_kafka_commit(c->rk, NULL, 0);
         for (size_t i = 0; i < n; i++)
             rd_kafka_message_destroy(msgs[i]);
     }
@@ -516,14 +529,15 @@ static void *ingest_main(void *arg)
     return NULL;
 }
 
-ingest_t *ingest_new(mgr_t *m, char *err, size_t errlen)
+/* A consumer of one topic in group, configured from the manager's kafka.* keys. */
+static rd_kafka_t *consumer_new(const mgr_config_t *c, const char *topic, const char *group,
+                                char *err, size_t errlen)
 {
-    const mgr_config_t *c = &m->cfg;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     log_bridge_rdkafka(conf);
     struct {
         const char *k, *v;
-    } props[] = {{"bootstrap.servers", c->kafka_brokers}, {"group.id", c->kafka_group},
+    } props[] = {{"bootstrap.servers", c->kafka_brokers}, {"group.id", group},
                  {"enable.auto.commit", "false"},         {"auto.offset.reset", "earliest"},
                  {"client.id", "rampart-manager"},        {"session.timeout.ms", "10000"},
                  {"heartbeat.interval.ms", "1000"},       {"fetch.wait.max.ms", "100"}};
@@ -556,19 +570,34 @@ ingest_t *ingest_new(mgr_t *m, char *err, size_t errlen)
         return NULL;
     }
     rd_kafka_poll_set_consumer(rk);
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(2);
-    rd_kafka_topic_partition_list_add(topics, c->kafka_state_topic, RD_KAFKA_PARTITION_UA);
-    rd_kafka_topic_partition_list_add(topics, c->kafka_alerts_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t ke = rd_kafka_subscribe(rk, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (ke) {
-        snprintf(err, errlen, "kafka: subscribe: %s", rd_kafka_err2str(ke));
+        snprintf(err, errlen, "kafka: subscribe to %s: %s", topic, rd_kafka_err2str(ke));
         rd_kafka_destroy(rk);
         return NULL;
     }
+    return rk;
+}
+
+ingest_t *ingest_new(mgr_t *m, char *err, size_t errlen)
+{
+    const mgr_config_t *c = &m->cfg;
     ingest_t *in = xcalloc(1, sizeof(*in));
     in->m = m;
-    in->rk = rk;
+    /* Alerts have a group of their own (kafka.group + ".alerts"), so neither consumer's
+     * rebalances stop the other. */
+    char alerts_group[300];
+    snprintf(alerts_group, sizeof(alerts_group), "%s.alerts", c->kafka_group);
+    in->c[C_STATE] = (consumer_t){.in = in, .topic = c->kafka_state_topic};
+    in->c[C_ALERTS] = (consumer_t){.in = in, .topic = c->kafka_alerts_topic};
+    if (!(in->c[C_STATE].rk = consumer_new(c, c->kafka_state_topic, c->kafka_group, err, errlen)) ||
+        !(in->c[C_ALERTS].rk = consumer_new(c, c->kafka_alerts_topic, alerts_group, err, errlen))) {
+        ingest_free(in);
+        return NULL;
+    }
     const char *name = "rampart_manager_ingested_total";
     const char *help = "Messages consumed from Kafka, by kind";
     const char *sname = "rampart_manager_stored_total";
@@ -584,8 +613,11 @@ ingest_t *ingest_new(mgr_t *m, char *err, size_t errlen)
     in->m_results = metrics_counter(m->metrics, name, help, "kind=\"task_result\"");
     in->m_other = metrics_counter(m->metrics, name, help, "kind=\"ignored\"");
     in->m_invalid = metrics_counter(m->metrics, name, help, "kind=\"invalid\"");
-    if (pthread_create(&in->th, NULL, ingest_main, in) != 0)
-        PANIC("cannot start the ingest thread");
+    for (int i = 0; i < C_COUNT; i++) {
+        if (pthread_create(&in->c[i].th, NULL, ingest_main, &in->c[i]) != 0)
+            PANIC("cannot start an ingest thread");
+        in->c[i].started = true;
+    }
     return in;
 }
 
@@ -594,9 +626,15 @@ void ingest_free(ingest_t *in)
     if (!in)
         return;
     atomic_store(&in->stopping, true);
-    pthread_join(in->th, NULL);
-    rd_kafka_consumer_close(in->rk);
-    rd_kafka_destroy(in->rk);
+    for (int i = 0; i < C_COUNT; i++) {
+        consumer_t *c = &in->c[i];
+        if (c->started)
+            pthread_join(c->th, NULL);
+        if (c->rk) {
+            rd_kafka_consumer_close(c->rk);
+            rd_kafka_destroy(c->rk);
+        }
+    }
     free(in);
 }
 
@@ -611,5 +649,5 @@ json_t *ingest_status(ingest_t *in)
                      (json_int_t)metrics_counter_value(in->m_assets), "results",
                      (json_int_t)metrics_counter_value(in->m_results), "invalid",
                      (json_int_t)metrics_counter_value(in->m_invalid), "paused",
-                     atomic_load(&in->paused));
+                     atomic_load(&in->c[C_STATE].paused) || atomic_load(&in->c[C_ALERTS].paused));
 }

@@ -1,5 +1,6 @@
-/* ingest: the manager's Kafka consumer (consumer group kafka.group, shared by every instance)
- * on rampart.state and rampart.alerts.
+/* ingest: the manager's Kafka consumers, shared by every instance: rampart.state in group
+ * kafka.group and rampart.alerts in group kafka.group + ".alerts", each on its own thread, so
+ * a backlog of asset snapshots (slow to write) never holds alerts back.
  *
  * rampart.state carries protobuf envelopes (proto/envelope.proto, read as EnvelopeView):
  *   1000 agent heartbeat  -> hosts: upsert, last_seen, online, facts, version, IPs

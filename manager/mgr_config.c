@@ -42,7 +42,8 @@ const config_option_t mgr_config_options[] = {
     OPT("kafka.brokers", CONFIG_STRING, kafka_brokers, "127.0.0.1:9092", 0, 0,
         "Kafka bootstrap servers, host:port[,host:port...]"),
     OPT("kafka.group", CONFIG_STRING, kafka_group, "rampart-manager", 0, 0,
-        "consumer group shared by every manager instance"),
+        "consumer group of rampart.state, shared by every manager instance; alerts use "
+        "<group>.alerts"),
     OPT("kafka.state_topic", CONFIG_STRING, kafka_state_topic, "rampart.state", 0, 0,
         "topic of heartbeats, assets and task results (protobuf envelopes)"),
     OPT("kafka.alerts_topic", CONFIG_STRING, kafka_alerts_topic, "rampart.alerts", 0, 0,
