@@ -62,6 +62,10 @@ enum rs_fd_kind {
 #define RS_F_PATH_TRUNCATED 0x04u /* a dentry walk stopped at its depth limit */
 #define RS_F_EXE_CACHED     0x08u /* exe left out: the same as in this process' earlier record */
 #define RS_F_HOST_UTS       0x10u /* nodename left out: the host's (initial UTS namespace) */
+#define RS_F_ENV_TRUNCATED                                                                         \
+    0x20u /* execve: the environment is larger than RS_ENV_SCAN (or                                \
+           * unreadable); LD_PRELOAD and SSH_CONNECTION were looked for                            \
+           * in its first RS_ENV_SCAN bytes only */
 
 /* Inode numbers of the initial namespaces (fixed by the kernel: PROC_*_INIT_INO). */
 #define RS_INIT_UTS_INO 0xEFFFFFFEu
@@ -72,6 +76,7 @@ enum rs_fd_kind {
 #define RS_MAX_PATH   512  /* a path string */
 #define RS_MAX_EXE    256  /* the exe path cached per process */
 #define RS_MAX_ENVVAL 256  /* LD_PRELOAD, SSH_CONNECTION values */
+#define RS_ENV_SCAN   8192 /* environment bytes the kernel side scans (a power of two) */
 #define RS_MAX_RECORD 16384
 
 /* Socket tuple: ports in host order, addresses in network order (IPv4 in the first 4

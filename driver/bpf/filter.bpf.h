@@ -43,7 +43,8 @@ static __always_inline struct proc_info *proc_build(struct task_struct *t, __u32
     if (!tmpl)
         return 0;
     __u32 trunc = 0;
-    struct file *exe = BPF_CORE_READ(t, mm, exe_file);
+    struct mm_struct *mm = t->mm;
+    struct file *exe = mm ? mm->exe_file : 0;
     const char *p = exe ? path_of_file(exe, &trunc) : 0;
     long n = p ? bpf_probe_read_kernel_str(tmpl->exe, sizeof(tmpl->exe), p) : 0;
     if (n <= 0) {
@@ -55,9 +56,10 @@ static __always_inline struct proc_info *proc_build(struct task_struct *t, __u32
     if (trunc || n == sizeof(tmpl->exe))
         tmpl->flags |= PI_EXE_TRUNC;
     tmpl->exe_hash = exe_hash_of(tmpl->exe);
-    tmpl->uid = BPF_CORE_READ(t, cred, uid.val);
-    tmpl->euid = BPF_CORE_READ(t, cred, euid.val);
-    tmpl->cap_eff = BPF_CORE_READ(t, cred, cap_effective.val);
+    const struct cred *c = t->cred;
+    tmpl->uid = c->uid.val;
+    tmpl->euid = c->euid.val;
+    tmpl->cap_eff = c->cap_effective.val;
     proc_verdict(tmpl);
     bpf_map_update_elem(&procs, &tgid, tmpl, BPF_ANY);
     return bpf_map_lookup_elem(&procs, &tgid);
@@ -72,7 +74,7 @@ static __always_inline struct proc_info *proc_get(struct task_struct *t, __u32 t
             proc_verdict(pi);
         return pi;
     }
-    __u32 ptgid = BPF_CORE_READ(t, real_parent, tgid);
+    __u32 ptgid = t->real_parent->tgid;
     struct proc_info *pp = bpf_map_lookup_elem(&procs, &ptgid);
     return proc_build(t, tgid, pp ? (pp->flags & PI_ROOT_OK) : 0);
 }

@@ -7,7 +7,8 @@
 #define SCRATCH_SIZE (RS_MAX_RECORD + 4096)
 #define SCRATCH_MASK (RS_MAX_RECORD / 2 - 1) /* string offsets stay below this */
 #define PATHBUF_HALF 1024                    /* a path is built backwards from here */
-#define ENVBUF_SIZE  512
+#define ENV_TAIL     96 /* zero bytes after the copied environment (see env_scan) */
+#define ENVBUF_SIZE  (RS_ENV_SCAN + 128)
 #define PROC_MAX     32768
 
 /* Per-process cache: exe path, exe hash, filter verdict and credentials last seen. */
@@ -35,7 +36,7 @@ struct pathbuf {
     char buf[PATHBUF_HALF * 2];
 };
 struct envbuf {
-    char buf[ENVBUF_SIZE];
+    __u8 buf[ENVBUF_SIZE];
 };
 
 struct {

@@ -251,7 +251,7 @@ static __always_inline const char *path_of_file(struct file *f, __u32 *truncated
 {
     if (!f)
         return 0;
-    return path_of(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), truncated);
+    return path_of(f->f_path.dentry, f->f_path.mnt, truncated);
 }
 
 /* Adds the path of a directory fd (AT_FDCWD = the cwd) as a string. Returns the sb dev. */

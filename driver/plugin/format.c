@@ -158,6 +158,25 @@ static const char *syscall_name(uint64_t nr)
     return "-";
 }
 
+/* LD_PRELOAD and SSH_CONNECTION: the kernel side looks for them in the first RS_ENV_SCAN bytes
+ * of the environment; past that (RS_F_ENV_TRUNCATED) a variable it did not find is looked up
+ * in /proc/<pid>/environ while the process is still there. */
+static void add_env(rp_record_t *r, const char *key, const char *var, const event_t *ev,
+                    unsigned idx, enrich_t *en)
+{
+    event_str_t s = event_str(ev, idx);
+    if (!s.len && (ev->h->flags & RS_F_ENV_TRUNCATED)) {
+        char *v = procs_read_env(en->procs, ev->h->tgid, var);
+        if (v && *v) {
+            rp_record_add(r, key, v);
+            free(v);
+            return;
+        }
+        free(v);
+    }
+    add_str(r, key, s);
+}
+
 static void add_private(const event_t *ev, enrich_t *en, rp_record_t *r)
 {
     const struct rs_event *h = ev->h;
@@ -183,8 +202,8 @@ static void add_private(const event_t *ev, enrich_t *en, rp_record_t *r)
         add_stdio(r, "stdin", num[0] & 0xff, num[1], event_str(ev, EV_S_ARG0 + 3));
         add_stdio(r, "stdout", (num[0] >> 8) & 0xff, num[2], event_str(ev, EV_S_ARG0 + 4));
         add_sock(r, &h->sock, true, true);
-        add_str(r, "ld_preload", event_str(ev, EV_S_ARG0 + 5));
-        add_str(r, "ssh", event_str(ev, EV_S_ARG0 + 6));
+        add_env(r, "ld_preload", "LD_PRELOAD", ev, EV_S_ARG0 + 5, en);
+        add_env(r, "ssh", "SSH_CONNECTION", ev, EV_S_ARG0 + 6, en);
         rp_record_add_int(r, "res", h->res);
         break;
     }

@@ -142,6 +142,29 @@ char *procs_read_cmdline(const procs_t *p, uint32_t tgid)
     return s;
 }
 
+char *procs_read_env(const procs_t *p, uint32_t tgid, const char *name)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "%s/%u/environ", p->root, tgid);
+    char *buf = xmalloc(PROCS_MAX_ENV);
+    ssize_t n = read_file(path, buf, PROCS_MAX_ENV);
+    size_t nlen = strlen(name);
+    const char *val = NULL;
+    size_t vlen = 0;
+    for (ssize_t i = 0; i < n;) {
+        const char *var = buf + i;
+        size_t len = strnlen(var, (size_t)(n - i));
+        if (len > nlen && memcmp(var, name, nlen) == 0 && var[nlen] == '=') {
+            val = var + nlen + 1;
+            vlen = len - nlen - 1;
+        }
+        i += (ssize_t)len + 1;
+    }
+    char *out = val ? xstrndup(val, vlen) : NULL;
+    free(buf);
+    return out;
+}
+
 /* /proc/<tgid>/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses. */
 static int read_stat(const procs_t *p, uint32_t tgid, char comm[16], uint32_t *ppid)
 {

@@ -10,6 +10,7 @@ typedef struct procs procs_t;
 
 #define PROCS_TREE_DEPTH 12
 #define PROCS_MAX_ARGV   (32 * 1024)
+#define PROCS_MAX_ENV    (256 * 1024)
 
 typedef struct {
     uint32_t tgid;
@@ -40,6 +41,9 @@ void procs_exit(procs_t *p, uint32_t tgid);
 void procs_tree(procs_t *p, uint32_t tgid, char *out, size_t outlen);
 /* Reads /proc/<tgid>/cmdline (bounded); space-separated into a malloc'd string, or NULL. */
 char *procs_read_cmdline(const procs_t *p, uint32_t tgid);
+/* The value of environment variable name (its last occurrence) in /proc/<tgid>/environ (read
+ * up to PROCS_MAX_ENV bytes), malloc'd; NULL when absent or the process is gone. */
+char *procs_read_env(const procs_t *p, uint32_t tgid, const char *name);
 size_t procs_count(const procs_t *p);
 
 /* Turns NUL separators into spaces and drops trailing NULs; returns a malloc'd string. */

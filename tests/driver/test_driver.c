@@ -278,6 +278,7 @@ struct exec_arg {
     int in_fd;
     int out_fd;
     const char *cwd;
+    bool big_env;
 };
 
 static void child_exec(void *p)
@@ -288,8 +289,29 @@ static void child_exec(void *p)
     dup2(a->in_fd, 0);
     dup2(a->out_fd, 1);
     char *argv[] = {"sleep", "1.5", "0", NULL};
-    char *envp[] = {"LD_PRELOAD=/nonexistent/rampart-preload.so",
-                    "SSH_CONNECTION=10.1.2.3 50022 10.1.2.4 22", "PATH=/usr/bin", NULL};
+    /* the kernel side scans the environment a word at a time: short variables put several
+     * NULs in one word and the names at every byte offset; decoys end in the right name */
+    static char pad[200];
+    memset(pad, 'x', sizeof(pad) - 1);
+    memcpy(pad, "PAD=", 4);
+    char *envp[] = {"A=1",
+                    "B=22",
+                    "NOT_LD_PRELOAD=/decoy.so",
+                    "LD_PRELOAD=/nonexistent/rampart-preload.so",
+                    "C=3",
+                    pad,
+                    "XSSH_CONNECTION=decoy",
+                    "SSH_CONNECTION=10.1.2.3 50022 10.1.2.4 22",
+                    "PATH=/usr/bin",
+                    NULL};
+    if (a->big_env) {
+        /* past the kernel side's scan (RS_ENV_SCAN, 8 KiB): the plugin reads
+         * /proc/<pid>/environ for the rest */
+        static char big[16 * 1024];
+        memset(big, 'y', sizeof(big) - 1);
+        memcpy(big, "BIG=", 4);
+        envp[0] = big;
+    }
     execve("/bin/sleep", argv, envp);
     _exit(1);
 }
@@ -304,7 +326,7 @@ static void test_execve(void **state)
     snprintf(out_path, sizeof(out_path), "%s/stdout.txt", T.dir);
     int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     assert_true(out >= 0);
-    struct exec_arg a = {pfd[0], out, T.dir};
+    struct exec_arg a = {pfd[0], out, T.dir, false};
     pid_t pid = fork();
     if (pid == 0)
         child_exec(&a);
@@ -363,6 +385,29 @@ static void child_exit3(void *p)
 {
     (void)p;
     _exit(3);
+}
+
+/* An environment larger than the kernel side scans, the variables after it: still found. */
+static void test_execve_big_env(void **state)
+{
+    (void)state;
+    SKIP_IF_NEEDED();
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    struct exec_arg a = {pfd[0], pfd[1], T.dir, true};
+    pid_t pid = fork();
+    if (pid == 0)
+        child_exec(&a);
+    assert_true(pid > 0);
+    const drec_t *r = wait_for(59, pid);
+    assert_field(r, "exe", "/usr/bin/sleep");
+    assert_field(r, "argv", "sleep 1.5 0");
+    assert_field(r, "ld_preload", "/nonexistent/rampart-preload.so");
+    assert_field(r, "ssh", "10.1.2.3 50022 10.1.2.4 22");
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(pfd[0]);
+    close(pfd[1]);
 }
 
 static void test_exit(void **state)
@@ -1290,6 +1335,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_execve),
+        cmocka_unit_test(test_execve_big_env),
         cmocka_unit_test(test_exit),
         cmocka_unit_test(test_connect),
         cmocka_unit_test(test_accept),
