@@ -1,9 +1,10 @@
 /* bench_driver: what the driver costs the programs it watches, and how many events per second
  * it carries without drops.
  *
- *   bench_driver [--rounds R] [--scale F] [--rate N] [--seconds S]
+ *   bench_driver [--rounds R] [--scale F] [--rate N] [--seconds S] [--stats-only]
  *
- * Syscall loops (execve of /bin/true via fork+exec+wait; connect to a closed local port;
+ * Syscall loops (execve of /bin/true via fork+exec+wait, with an empty environment and with 40
+ * variables; connect to a closed local port;
  * open(O_CREAT)+unlink; getppid, which the sensor does not watch), each timed with the sensor
  * detached and attached, R rounds alternating, in one run. The sensor is loaded in this
  * process (driver/plugin's sensor module, with a thread draining the ring buffer on the other
@@ -60,6 +61,37 @@ static void loop_execve(long n)
         if (p == 0) {
             char *argv[] = {"true", NULL};
             char *envp[] = {NULL};
+            execve("/bin/true", argv, envp);
+            _exit(127);
+        }
+        waitpid(p, NULL, 0);
+    }
+}
+
+/* The same with an environment the size a login shell's child carries (40 variables, about
+ * 2.5 KiB, SSH_CONNECTION among them): what the sensor's environment scan costs. */
+static void loop_execve_env(long n)
+{
+    static char vars[40][96];
+    char *envp[41];
+    for (int i = 0; i < 38; i++) {
+        snprintf(vars[i], sizeof(vars[i]),
+                 "RAMPART_BENCH_VAR_%02d=/usr/local/share/rampart/%02d:"
+                 "/opt/rampart/lib/%02d",
+                 i, i, i);
+        envp[i] = vars[i];
+    }
+    snprintf(vars[38], sizeof(vars[38]), "SSH_CONNECTION=10.0.0.1 51234 10.0.0.2 22");
+    snprintf(vars[39], sizeof(vars[39]), "SSH_CLIENT=10.0.0.1 51234 22");
+    envp[38] = vars[20]; /* the SSH variables in the middle, as a shell lists them */
+    envp[39] = vars[21];
+    envp[20] = vars[38];
+    envp[21] = vars[39];
+    envp[40] = NULL;
+    for (long i = 0; i < n; i++) {
+        pid_t p = fork();
+        if (p == 0) {
+            char *argv[] = {"true", NULL};
             execve("/bin/true", argv, envp);
             _exit(127);
         }
@@ -189,7 +221,8 @@ static double time_loop(size_t i, long n)
     return r > 0 ? atof(buf) : -1;
 }
 
-static void (*const loop_fns[])(long) = {loop_execve, loop_connect, loop_open_unlink, loop_getppid};
+static void (*const loop_fns[])(long) = {loop_execve, loop_execve_env, loop_connect,
+                                         loop_open_unlink, loop_getppid};
 
 static int worker(int argc, char **argv)
 {
@@ -289,8 +322,13 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "--worker") == 0)
         return worker(argc, argv);
     int rounds = 5;
+    bool stats_only = false; /* --stats-only: only the in-kernel pass (for quick experiments) */
     double scale = 1.0, rate = 50000, seconds = 3;
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--stats-only") == 0) {
+            stats_only = true;
+            continue;
+        }
         if (i + 1 >= argc)
             return 2;
         if (strcmp(argv[i], "--rounds") == 0)
@@ -326,6 +364,7 @@ int main(int argc, char **argv)
 
     loop_t loops[] = {
         {"execve /bin/true", (long)(400 * scale), {0}, {0}},
+        {"execve, 40 env vars", (long)(400 * scale), {0}, {0}},
         {"connect (closed port)", (long)(200000 * scale), {0}, {0}},
         {"open(O_CREAT)+unlink", (long)(100000 * scale), {0}, {0}},
         {"getppid (unhooked)", (long)(2000000 * scale), {0}, {0}},
@@ -336,7 +375,7 @@ int main(int argc, char **argv)
             loops[i].n = 1;
     printf("syscall cost, %d rounds (median per call; added = attached - detached):\n", rounds);
     unsigned long records = 0;
-    for (int r = 0; r < rounds; r++) {
+    for (int r = 0; r < rounds && !stats_only; r++) {
         for (size_t i = 0; i < nloops; i++)
             loops[i].base[r] = time_loop(i, loops[i].n);
         pthread_t th;
@@ -350,7 +389,7 @@ int main(int argc, char **argv)
             records += cnt[k].events;
         detach(sn, th);
     }
-    for (size_t i = 0; i < nloops; i++) {
+    for (size_t i = 0; i < nloops && !stats_only; i++) {
         double diff[64];
         for (int r = 0; r < rounds; r++)
             diff[r] = loops[i].attached[r] - loops[i].base[r];
@@ -399,6 +438,8 @@ int main(int argc, char **argv)
         close(stats_fd);
     }
     unlink(tmpfile_path);
+    if (stats_only)
+        return 0;
 
     printf("throughput through rampart-driver (prctl records):\n");
     char label[64];
