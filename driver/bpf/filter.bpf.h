@@ -26,9 +26,10 @@ static __always_inline void proc_verdict(struct proc_info *pi)
 {
     __u32 gen = filter_gen;
     pi->flags &= ~(PI_ALLOWED | PI_DENIED);
-    if (bpf_map_lookup_elem(&exe_allow, &pi->exe_hash))
+    /* an empty list is not looked up: two hash lookups on every exec otherwise */
+    if (allow_mode && bpf_map_lookup_elem(&exe_allow, &pi->exe_hash))
         pi->flags |= PI_ALLOWED;
-    if (bpf_map_lookup_elem(&exe_deny, &pi->exe_hash))
+    if (deny_used && bpf_map_lookup_elem(&exe_deny, &pi->exe_hash))
         pi->flags |= PI_DENIED;
     pi->filter_gen = gen;
 }

@@ -113,6 +113,7 @@ struct {
 /* Runtime settings: in .bss/.data, which the plugin writes through the skeleton's mmap. */
 volatile __u32 ev_enabled = 0xffffffffu; /* bit per enum rs_ev */
 volatile __u32 allow_mode = 0;           /* 1: only exes in exe_allow are reported */
+volatile __u32 deny_used = 0;            /* 1: exe_deny has entries */
 volatile __u32 filter_gen = 1;           /* bumped by the plugin when a list changes */
 volatile __u32 rate_limit = 0;           /* records per exe per second, 0 = no limit */
 volatile __u32 self_tgid = 0;            /* the plugin itself: never reported */

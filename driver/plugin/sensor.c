@@ -266,7 +266,9 @@ int sensor_exe_add(sensor_t *s, bool deny, const char *path)
     struct bpf_map *m = deny ? s->skel->maps.exe_deny : s->skel->maps.exe_allow;
     if (bpf_map__update_elem(m, &h, sizeof(h), &one, sizeof(one), BPF_ANY) != 0)
         return -errno;
-    if (!deny)
+    if (deny)
+        s->skel->bss->deny_used = 1;
+    else
         s->skel->bss->allow_mode = 1;
     /* the kernel side recomputes each process' verdict when the generation changes */
     __atomic_add_fetch(&s->skel->data->filter_gen, 1, __ATOMIC_SEQ_CST);
