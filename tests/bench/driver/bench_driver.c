@@ -9,9 +9,9 @@
  * detached and attached, R rounds alternating, in one run. The sensor is loaded in this
  * process (driver/plugin's sensor module, with a thread draining the ring buffer on the other
  * core, as the plugin would) so that it can be attached and detached between rounds; the
- * figure is the median over rounds of (attached - detached) per call. A last pass reads the
- * kernel's run-time statistics of the BPF programs during each loop: the sensor's own time per
- * call, which does not depend on how busy the machine is.
+ * figure is the median over rounds of (attached - detached) per call. A last part reads the
+ * kernel's run-time statistics of the BPF programs during each loop (R passes, medians): the
+ * sensor's own time per call, which does not depend much on how busy the machine is.
  *
  * Throughput: the real rampart-driver plugin runs with its fd 4 read by this process; a
  * child makes prctl(PR_SET_NAME) calls (one record each) paced at --rate per second for
@@ -407,32 +407,46 @@ int main(int argc, char **argv)
     if (stats_fd >= 0) {
         pthread_t th;
         sensor_t *sn = attach(&th);
-        printf("in-kernel sensor time per call (BPF run-time statistics, one pass):\n");
+        /* one pass is at the mercy of whatever else runs on the machine (its execs and
+         * syscalls are counted too): `rounds` passes, the median of each figure */
+        printf("in-kernel sensor time per call (BPF run-time statistics, median of %d "
+               "passes):\n",
+               rounds);
+        static double per_run[16][8][64], per_call[16][64];
         uint64_t before_ns[8] = {0}, before_cnt[8] = {0}, ns, cnt;
         char names[8][32] = {{0}};
         bool ok;
         const char *pn;
-        for (size_t i = 0; i < nloops; i++) {
-            for (unsigned k = 0; k < 8 && (pn = sensor_program(sn, k, &ok)); k++) {
-                snprintf(names[k], sizeof(names[k]), "%s", pn);
-                before_ns[k] = before_cnt[k] = 0;
-                if (sensor_program_stats(sn, k, &ns, &cnt) == 0) {
-                    before_ns[k] = ns;
-                    before_cnt[k] = cnt;
+        for (int r = 0; r < rounds; r++) {
+            for (size_t i = 0; i < nloops && i < 16; i++) {
+                for (unsigned k = 0; k < 8 && (pn = sensor_program(sn, k, &ok)); k++) {
+                    snprintf(names[k], sizeof(names[k]), "%s", pn);
+                    before_ns[k] = before_cnt[k] = 0;
+                    if (sensor_program_stats(sn, k, &ns, &cnt) == 0) {
+                        before_ns[k] = ns;
+                        before_cnt[k] = cnt;
+                    }
                 }
+                time_loop(i, loops[i].n);
+                uint64_t total = 0;
+                for (unsigned k = 0; k < 8 && names[k][0]; k++) {
+                    per_run[i][k][r] = -1;
+                    if (sensor_program_stats(sn, k, &ns, &cnt) != 0 || cnt == before_cnt[k])
+                        continue;
+                    total += ns - before_ns[k];
+                    per_run[i][k][r] = (double)(ns - before_ns[k]) / (double)(cnt - before_cnt[k]);
+                }
+                per_call[i][r] = (double)total / (double)(loops[i].n + loops[i].n / 10 + 1);
             }
-            time_loop(i, loops[i].n);
+        }
+        for (size_t i = 0; i < nloops && i < 16; i++) {
             printf("  %-24s", loops[i].name);
-            uint64_t total = 0;
             for (unsigned k = 0; k < 8 && names[k][0]; k++) {
-                if (sensor_program_stats(sn, k, &ns, &cnt) != 0 || cnt == before_cnt[k])
-                    continue;
-                total += ns - before_ns[k];
-                printf("  %s %.0f ns/run", names[k],
-                       (double)(ns - before_ns[k]) / (double)(cnt - before_cnt[k]));
+                double v = median(per_run[i][k], rounds);
+                if (v >= 0)
+                    printf("  %s %.0f ns/run", names[k], v);
             }
-            printf("  => %.1f ns per call\n",
-                   (double)total / (double)(loops[i].n + loops[i].n / 10 + 1));
+            printf("  => %.1f ns per call\n", median(per_call[i], rounds));
         }
         detach(sn, th);
         close(stats_fd);
