@@ -165,6 +165,38 @@ static void test_u64map(void **state)
     u64map_free(m, NULL);
 }
 
+/* procs_read_env: whole names only, the last occurrence, a value may be empty; absent or gone
+ * gives NULL. */
+static void test_procs_read_env(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/rampart-driver-unit-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    char dir[96], path[128];
+    snprintf(dir, sizeof(dir), "%s/77", root);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof(path), "%s/environ", dir);
+    static const char env[] = "LD_PRELOAD_X=no\0XLD_PRELOAD=no\0LD_PRELOAD=/first.so\0"
+                              "SSH_CONNECTION=\0PATH=/bin\0LD_PRELOAD=/last.so\0LD_PRELOAD";
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(env, 1, sizeof(env) - 1, f), sizeof(env) - 1);
+    fclose(f);
+    procs_t *p = procs_new(root);
+    char *v = procs_read_env(p, 77, "LD_PRELOAD");
+    assert_string_equal(v, "/last.so");
+    free(v);
+    v = procs_read_env(p, 77, "SSH_CONNECTION");
+    assert_string_equal(v, "");
+    free(v);
+    assert_null(procs_read_env(p, 77, "SSH_CLIENT"));
+    assert_null(procs_read_env(p, 78, "LD_PRELOAD"));
+    procs_free(p);
+    unlink(path);
+    rmdir(dir);
+    rmdir(root);
+}
+
 /* A connect record through format_event, read back with protobuf-c. */
 static void test_format_connect(void **state)
 {
@@ -224,7 +256,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_event_parse),     cmocka_unit_test(test_dns_question),
         cmocka_unit_test(test_container_parse), cmocka_unit_test(test_u64map),
-        cmocka_unit_test(test_format_connect),
+        cmocka_unit_test(test_format_connect),  cmocka_unit_test(test_procs_read_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
