@@ -371,8 +371,7 @@ static bool eval(engine_t *e, const node_t *n)
          * "none": without this every execve with no LD_PRELOAD or socket peer matched */
         bool present = false;
         for (size_t i = 0; i < nv && !present; i++)
-            present = vals[i][0] != '\0' && strcmp(vals[i], "-") != 0 &&
-                      strcmp(vals[i], "-1") != 0;
+            present = vals[i][0] != '\0' && strcmp(vals[i], "-") != 0 && strcmp(vals[i], "-1") != 0;
         return present == n->want;
     }
     for (size_t i = 0; i < nv; i++) {

@@ -30,14 +30,14 @@
 #define MAX_PLUGINS      64
 #define READS_PER_WAKE   8  /* reads of one plugin per wake-up, so none starves the others */
 #define READ_COALESCE_MS 10 /* pause after reading records (see host_main) */
-#define THROTTLE_LOG_MS 10000
+#define THROTTLE_LOG_MS  10000
 
-    typedef enum {
-        P_IDLE = 0, /* not started yet (or refused) */
-        P_RUNNING,
-        P_BACKOFF, /* exited; restarts at restart_at */
-        P_STOPPING,
-    } pstate_t;
+typedef enum {
+    P_IDLE = 0, /* not started yet (or refused) */
+    P_RUNNING,
+    P_BACKOFF, /* exited; restarts at restart_at */
+    P_STOPPING,
+} pstate_t;
 
 /* epoll tags: pointer to the plugin | kind. */
 enum { K_RECORDS = 1, K_TASKS = 2, K_EXIT = 3, K_MASK = 3 };
