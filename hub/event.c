@@ -231,6 +231,10 @@ static int entry(event_decoder_t *d, rd_t *r, size_t *n)
         d->cap = d->cap ? d->cap * 2 : 64;
         d->ent = xrealloc(d->ent, d->cap * sizeof(*d->ent));
         d->ptr = xrealloc(d->ptr, d->cap * sizeof(*d->ptr));
+        /* the entries moved: the pointers to those already decoded must follow them (an
+         * event with more than 64 fields read freed memory before; found by the fuzzer) */
+        for (size_t i = 0; i < *n; i++)
+            d->ptr[i] = &d->ent[i];
     }
     Grpc__Payload__FieldsEntry *e = &d->ent[*n];
     e->key = empty;

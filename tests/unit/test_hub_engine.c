@@ -637,6 +637,30 @@ static void check_decoder(decode_fn decode)
     assert_int_equal(decode(d, eb, len, &ev), 0);
     assert_int_equal(strlen(hub_event_field(&ev, "exe")), sizeof(big) - 1);
     assert_int_equal(decode(d, eb, len, &ev), 0);
+    /* many fields: the decoder's field table grows (64, 128, 256) and every field read back
+     * is the one written (the table's pointers once kept pointing at the old storage) */
+    enum { NF = 300 };
+    static Grpc__Payload__FieldsEntry many[NF];
+    static Grpc__Payload__FieldsEntry *manyp[NF];
+    static char keys[NF][16], vals[NF][16];
+    for (int i = 0; i < NF; i++) {
+        grpc__payload__fields_entry__init(&many[i]);
+        snprintf(keys[i], sizeof(keys[i]), "k%d", i);
+        snprintf(vals[i], sizeof(vals[i]), "v%d", i);
+        many[i].key = keys[i];
+        many[i].value = vals[i];
+        manyp[i] = &many[i];
+    }
+    p.fields = manyp;
+    p.n_fields = NF;
+    env.payload.len = grpc__payload__pack(&p, pb);
+    len = rampart__envelope__pack(&env, eb);
+    assert_int_equal(decode(d, eb, len, &ev), 0);
+    assert_int_equal(ev.nfields, NF);
+    for (int i = 0; i < NF; i++) {
+        assert_string_equal(ev.fields[i]->key, keys[i]);
+        assert_string_equal(ev.fields[i]->value, vals[i]);
+    }
     free(pb);
     free(eb);
     event_decoder_free(d);
