@@ -3,36 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/pbwire.h"
 #include "common/xalloc.h"
-
-/* Wire types. */
-#define WT_VARINT 0
-#define WT_LEN    2
-
-static size_t varint_size(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static size_t varint_put(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
 
 static size_t tag_size(unsigned field)
 {
-    return varint_size((uint64_t)field << 3);
+    return pbwire_varint_size((uint64_t)field << 3);
 }
 
 /* --- metadata --- */
@@ -52,9 +28,9 @@ static void meta_string(envelope_meta_t *m, unsigned field, const char *s)
     size_t n = s ? strlen(s) : 0;
     if (n == 0) /* proto3 leaves empty strings out */
         return;
-    meta_reserve(m, tag_size(field) + varint_size(n) + n);
-    m->len += varint_put(m->buf + m->len, ((uint64_t)field << 3) | WT_LEN);
-    m->len += varint_put(m->buf + m->len, n);
+    meta_reserve(m, tag_size(field) + pbwire_varint_size(n) + n);
+    m->len += pbwire_put_varint(m->buf + m->len, ((uint64_t)field << 3) | PBWIRE_LEN);
+    m->len += pbwire_put_varint(m->buf + m->len, n);
     memcpy(m->buf + m->len, s, n);
     m->len += n;
 }
@@ -64,9 +40,9 @@ static void meta_strings(envelope_meta_t *m, unsigned field, char *const *v, siz
     for (size_t i = 0; i < n; i++) {
         /* A repeated string keeps empty elements (their position may matter). */
         size_t len = v[i] ? strlen(v[i]) : 0;
-        meta_reserve(m, tag_size(field) + varint_size(len) + len);
-        m->len += varint_put(m->buf + m->len, ((uint64_t)field << 3) | WT_LEN);
-        m->len += varint_put(m->buf + m->len, len);
+        meta_reserve(m, tag_size(field) + pbwire_varint_size(len) + len);
+        m->len += pbwire_put_varint(m->buf + m->len, ((uint64_t)field << 3) | PBWIRE_LEN);
+        m->len += pbwire_put_varint(m->buf + m->len, len);
         if (len)
             memcpy(m->buf + m->len, v[i], len);
         m->len += len;
@@ -101,13 +77,13 @@ size_t envelope_size(const envelope_meta_t *m, int32_t data_type, int64_t agent_
     size_t n = m->len;
     /* int32 and int64 are varints of the two's complement 64-bit value (10 bytes if < 0). */
     if (data_type)
-        n += 1 + varint_size((uint64_t)(int64_t)data_type);
+        n += 1 + pbwire_varint_size((uint64_t)(int64_t)data_type);
     if (agent_time)
-        n += 1 + varint_size((uint64_t)agent_time);
+        n += 1 + pbwire_varint_size((uint64_t)agent_time);
     if (payload_len)
-        n += 1 + varint_size(payload_len) + payload_len;
+        n += 1 + pbwire_varint_size(payload_len) + payload_len;
     if (server_time)
-        n += 1 + varint_size((uint64_t)server_time);
+        n += 1 + pbwire_varint_size((uint64_t)server_time);
     return n;
 }
 
@@ -116,22 +92,22 @@ size_t envelope_write(uint8_t *out, const envelope_meta_t *m, int32_t data_type,
 {
     uint8_t *p = out;
     if (data_type) {
-        *p++ = (1 << 3) | WT_VARINT;
-        p += varint_put(p, (uint64_t)(int64_t)data_type);
+        *p++ = (1 << 3) | PBWIRE_VARINT;
+        p += pbwire_put_varint(p, (uint64_t)(int64_t)data_type);
     }
     if (agent_time) {
-        *p++ = (2 << 3) | WT_VARINT;
-        p += varint_put(p, (uint64_t)agent_time);
+        *p++ = (2 << 3) | PBWIRE_VARINT;
+        p += pbwire_put_varint(p, (uint64_t)agent_time);
     }
     if (payload_len) {
-        *p++ = (3 << 3) | WT_LEN;
-        p += varint_put(p, payload_len);
+        *p++ = (3 << 3) | PBWIRE_LEN;
+        p += pbwire_put_varint(p, payload_len);
         memcpy(p, payload, payload_len);
         p += payload_len;
     }
     if (server_time) {
-        *p++ = (12 << 3) | WT_VARINT;
-        p += varint_put(p, (uint64_t)server_time);
+        *p++ = (12 << 3) | PBWIRE_VARINT;
+        p += pbwire_put_varint(p, (uint64_t)server_time);
     }
     if (m->len) {
         memcpy(p, m->buf, m->len);
