@@ -55,35 +55,35 @@ void strbuf_appendf(strbuf_t *sb, const char *fmt, ...)
     va_end(ap2);
 }
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 when it is not valid UTF-8 (overlong
- * forms, surrogates and code points above U+10FFFF are not). p is NUL-terminated, so reading
- * on while the bytes are continuation bytes stays inside the string. */
-static size_t utf8_len(const unsigned char *p)
+size_t strbuf_utf8_len(const void *s, size_t n)
 {
+    const unsigned char *p = s;
+    if (n == 0)
+        return 0;
     unsigned char c = p[0];
     if (c < 0x80)
         return 1;
-    size_t n;
+    size_t need;
     unsigned char lo = 0x80, hi = 0xbf;
     if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
+        need = 2;
     } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
+        need = 3;
         lo = c == 0xe0 ? 0xa0 : 0x80;
         hi = c == 0xed ? 0x9f : 0xbf;
     } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
+        need = 4;
         lo = c == 0xf0 ? 0x90 : 0x80;
         hi = c == 0xf4 ? 0x8f : 0xbf;
     } else {
         return 0;
     }
-    if (p[1] < lo || p[1] > hi)
+    if (n < need || p[1] < lo || p[1] > hi)
         return 0;
-    for (size_t i = 2; i < n; i++)
+    for (size_t i = 2; i < need; i++)
         if (p[i] < 0x80 || p[i] > 0xbf)
             return 0;
-    return n;
+    return need;
 }
 
 void strbuf_append_json_string(strbuf_t *sb, const char *s)
@@ -100,7 +100,9 @@ void strbuf_append_json_string_max(strbuf_t *sb, const char *s, size_t max)
     strbuf_append(sb, "\"", 1);
     while (p < stop) {
         unsigned char c = *p;
-        size_t n = c >= 0x20 && c != '"' && c != '\\' ? utf8_len(p) : 0;
+        size_t n = c >= 0x20 && c != '"' && c != '\\'
+                       ? strbuf_utf8_len(p, strnlen((const char *)p, 4))
+                       : 0;
         if (n) {
             p += n;
             continue;

@@ -18,6 +18,9 @@ typedef struct {
 void strbuf_append(strbuf_t *sb, const void *p, size_t n);
 void strbuf_appends(strbuf_t *sb, const char *s);
 void strbuf_appendf(strbuf_t *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Length (1-4) of the valid UTF-8 sequence at the start of s[0..n), or 0 when none starts
+ * there (overlong forms, surrogates and code points above U+10FFFF are not valid). */
+size_t strbuf_utf8_len(const void *s, size_t n);
 /* Appends s as a JSON string literal (quotes and escapes included). Strings often come from
  * the network and may hold any bytes: bytes that are not valid UTF-8 become U+FFFD, so the
  * output stays valid JSON for every consumer. */

@@ -31,42 +31,6 @@ static void buf_put_varint(strbuf_t *b, uint64_t v)
     strbuf_append(b, tmp, pbwire_put_varint(tmp, v));
 }
 
-/* Length of the longest valid UTF-8 sequence at s (1..4), or 0 when s[0] starts none. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t need;
-    uint32_t min;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-        need = 2;
-        min = 0x80;
-        cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-        need = 3;
-        min = 0x800;
-        cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-        need = 4;
-        min = 0x10000;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < need)
-        return 0;
-    for (size_t i = 1; i < need; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return need;
-}
-
 /* Appends s[0..n) with every byte that is not part of valid UTF-8 replaced by '?'. */
 static void buf_put_utf8(strbuf_t *b, const char *s, size_t n)
 {
@@ -74,7 +38,7 @@ static void buf_put_utf8(strbuf_t *b, const char *s, size_t n)
     size_t run = 0; /* start of the current valid run */
     size_t i = 0;
     while (i < n) {
-        size_t k = utf8_seq_len(u + i, n - i);
+        size_t k = strbuf_utf8_len(u + i, n - i);
         if (k) {
             i += k;
             continue;
