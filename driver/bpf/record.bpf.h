@@ -112,13 +112,18 @@ static __always_inline void rec_submit(struct rec *r)
     if (size < sizeof(struct rs_event))
         return;
     r->e->size = size;
-    /* wake the consumer once per batch: only the record that makes the waiting data cross
-     * wakeup_bytes sends a wakeup. A wakeup is an irq_work, a self-IPI (an MSR write that traps
-     * to the hypervisor in a VM); one per record would cost more than the record. The plugin
-     * also drains on a 50 ms timer, so a small batch never waits longer than that. */
-    __u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-    __u64 flags = (avail < wakeup_bytes && avail + size >= wakeup_bytes) ? BPF_RB_FORCE_WAKEUP
-                                                                         : BPF_RB_NO_WAKEUP;
+    /* wake the consumer once per batch: when this CPU's records since its last wakeup reach
+     * wakeup_bytes. A wakeup is an irq_work, a self-IPI (an MSR write that traps to the
+     * hypervisor in a VM); one per record would cost more than the record. The count is this
+     * CPU's own (in its scratch buffer): asking the ring for the data waiting would read the
+     * consumer's position, a cache line the consumer on another CPU keeps writing. The plugin
+     * also drains on a timer, so a small batch never waits longer than that. */
+    __u64 flags = BPF_RB_NO_WAKEUP;
+    r->s->unwoken += size;
+    if (r->s->unwoken >= wakeup_bytes) {
+        r->s->unwoken = 0;
+        flags = BPF_RB_FORCE_WAKEUP;
+    }
     if (bpf_ringbuf_output(&events, r->s->buf, size, flags) == 0)
         counter_add(r->e->ev, 0);
     else

@@ -4,12 +4,12 @@
  * Programs (tracepoints only; this kernel family refuses kprobes, fentry and BPF-LSM):
  *   tp_btf/sched_process_exec  execve (59) and privilege escalation (611)
  *   tp_btf/sched_process_exit  exit (60); drops the per-process cache entry
- *   tp_btf/sys_exit            every other event, from the syscall's arguments (still in the
- *                              saved user registers at exit) and its result
+ *   tp/syscalls/sys_exit_*     every other event, one program per watched syscall, from the
+ *                              syscall's arguments (in the saved user registers) and result
  *   iter/task                  anti-rootkit: lists every task for the plugin to compare with
  *                              /proc
- * The sys_exit program is the one that runs on every syscall: it leaves after one table load
- * for the syscalls it does not watch. Records go to one ring buffer; counters per type. */
+ * A syscall the sensor does not watch runs none of its programs. Records go to one ring
+ * buffer; counters per type. */
 #include "vmlinux.h"
 
 #include <bpf/bpf_core_read.h>
@@ -26,31 +26,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define RS_FMODE_CREATED (1u << 20)
 #define RS_PR_SET_NAME   15
 #define RS_AT_FDCWD      (-100)
-
-/* Syscalls whose exit the sensor handles: 1 + the event index they feed (checked against the
- * switches before any work), RS_SYS_ALWAYS for the credential calls (tracked even when 604 is
- * off, for 611), 0 for the rest. */
-#define RS_SYS_ALWAYS 0xff
-#define E(ev)         ((ev) + 1)
-static const __u8 sys_table[RS_SYS_TABLE] = {
-    [RS_SYS_OPEN] = E(RS_EV_CREATE),         [RS_SYS_CREAT] = E(RS_EV_CREATE),
-    [RS_SYS_OPENAT] = E(RS_EV_CREATE),       [RS_SYS_OPENAT2] = E(RS_EV_CREATE),
-    [RS_SYS_SENDTO] = E(RS_EV_DNS),          [RS_SYS_SENDMSG] = E(RS_EV_DNS),
-    [RS_SYS_SENDMMSG] = E(RS_EV_DNS),        [RS_SYS_CONNECT] = E(RS_EV_CONNECT),
-    [RS_SYS_ACCEPT] = E(RS_EV_ACCEPT),       [RS_SYS_ACCEPT4] = E(RS_EV_ACCEPT),
-    [RS_SYS_BIND] = E(RS_EV_BIND),           [RS_SYS_KILL] = E(RS_EV_KILL),
-    [RS_SYS_RENAME] = E(RS_EV_RENAME),       [RS_SYS_RENAMEAT] = E(RS_EV_RENAME),
-    [RS_SYS_RENAMEAT2] = E(RS_EV_RENAME),    [RS_SYS_LINK] = E(RS_EV_LINK),
-    [RS_SYS_LINKAT] = E(RS_EV_LINK),         [RS_SYS_UNLINK] = E(RS_EV_UNLINK),
-    [RS_SYS_UNLINKAT] = E(RS_EV_UNLINK),     [RS_SYS_PTRACE] = E(RS_EV_PTRACE),
-    [RS_SYS_SETSID] = E(RS_EV_SETSID),       [RS_SYS_PRCTL] = E(RS_EV_PRCTL),
-    [RS_SYS_MOUNT] = E(RS_EV_MOUNT),         [RS_SYS_INIT_MODULE] = E(RS_EV_MODULE),
-    [RS_SYS_FINIT_MODULE] = E(RS_EV_MODULE), [RS_SYS_MEMFD_CREATE] = E(RS_EV_MEMFD),
-    [RS_SYS_SETUID] = RS_SYS_ALWAYS,         [RS_SYS_SETREUID] = RS_SYS_ALWAYS,
-    [RS_SYS_SETRESUID] = RS_SYS_ALWAYS,      [RS_SYS_SETFSUID] = RS_SYS_ALWAYS,
-    [RS_SYS_CAPSET] = RS_SYS_ALWAYS,
-};
-#undef E
+#define RS_EINPROGRESS   (-115)
 
 /* ---- common prologue: the per-process entry, the filters, a fresh record ---- */
 
@@ -62,7 +38,7 @@ static __always_inline int begin(struct rec *r, __u32 ev, __u32 dt, struct task_
     if (!(ev_enabled & (1u << ev)))
         return -1;
     struct task_struct *t = bpf_get_current_task_btf();
-    struct proc_info *pi = proc_get(t, tgid);
+    struct proc_info *pi = proc_get(t);
     if (!filter_pass(ev, pi))
         return -1;
     if (rec_begin(r, ev, dt) < 0)
@@ -101,17 +77,29 @@ static __always_inline __u32 rec_path_arg(struct rec *r, struct task_struct *t, 
 static __always_inline void on_connect(struct pt_regs *regs, long ret)
 {
     struct rec r;
-    struct task_struct *t;
-    struct rs_sock s = {};
-    if (!user_sockaddr((void *)regs->si, &s, 1))
+    struct task_struct *t = bpf_get_current_task_btf();
+    struct sock *sk = file_sock(task_fd_file(t, (__u32)regs->di));
+    if (!sk)
         return;
+    __u16 family = sk->__sk_common.skc_family;
+    if (family != RS_AF_INET && family != RS_AF_INET6)
+        return; /* unix sockets and the rest */
+    struct rs_sock s = {};
+    /* Connected, or connecting (EINPROGRESS): the socket holds both ends, and reading them
+     * there is cheaper than copying the caller's sockaddr from user memory (~130 ns). A failed
+     * connect may have cleared the peer: then the sockaddr asked for, and the local end. */
+    if (!((ret == 0 || ret == RS_EINPROGRESS) && sock_tuple(sk, &s) && s.dport)) {
+        __builtin_memset(&s, 0, sizeof(s));
+        if (!user_sockaddr((void *)regs->si, &s, 1))
+            return;
+        struct rs_sock local = {};
+        if (sock_tuple(sk, &local)) {
+            __builtin_memcpy(s.saddr, local.saddr, 16);
+            s.sport = local.sport;
+        }
+    }
     if (begin(&r, RS_EV_CONNECT, 42, &t) < 0)
         return;
-    struct rs_sock local = {};
-    if (sock_tuple(file_sock(task_fd_file(t, (__u32)regs->di)), &local)) {
-        __builtin_memcpy(s.saddr, local.saddr, 16);
-        s.sport = local.sport;
-    }
     r.e->sock = s;
     r.e->res = ret;
     rec_submit(&r);
@@ -400,7 +388,7 @@ static __always_inline void on_cred(struct pt_regs *regs, long ret, __u32 nr)
     __u32 tgid = bpf_get_current_pid_tgid() >> 32;
     if (tgid == self_tgid)
         return;
-    struct proc_info *pi = proc_get(t, tgid);
+    struct proc_info *pi = proc_get(t);
     if (!pi)
         return;
     const struct cred *c = BPF_CORE_READ(t, cred);
@@ -487,80 +475,53 @@ static __always_inline void on_kill(struct pt_regs *regs, long ret)
     rec_submit(&r);
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(rs_sys_exit, struct pt_regs *regs, long ret)
-{
-    __u64 nr = regs->orig_ax;
-    if (nr >= RS_SYS_TABLE)
-        return 0;
-    __u8 slot = sys_table[nr];
-    if (!slot || (slot != RS_SYS_ALWAYS && !(ev_enabled & (1u << (slot - 1)))))
-        return 0;
-    switch (nr) {
-    case RS_SYS_CONNECT:
-        on_connect(regs, ret);
-        break;
-    case RS_SYS_ACCEPT:
-    case RS_SYS_ACCEPT4:
-        on_accept(regs, ret);
-        break;
-    case RS_SYS_BIND:
-        on_bind(regs, ret);
-        break;
-    case RS_SYS_SENDTO:
-    case RS_SYS_SENDMSG:
-    case RS_SYS_SENDMMSG:
-        on_send(regs, ret, nr);
-        break;
-    case RS_SYS_OPEN:
-    case RS_SYS_CREAT:
-    case RS_SYS_OPENAT:
-    case RS_SYS_OPENAT2:
-        on_open(regs, ret, nr);
-        break;
-    case RS_SYS_RENAME:
-    case RS_SYS_RENAMEAT:
-    case RS_SYS_RENAMEAT2:
-    case RS_SYS_LINK:
-    case RS_SYS_LINKAT:
-        on_two_paths(regs, ret, nr);
-        break;
-    case RS_SYS_UNLINK:
-    case RS_SYS_UNLINKAT:
-        on_unlink(regs, ret, nr);
-        break;
-    case RS_SYS_PTRACE:
-        on_ptrace(regs, ret);
-        break;
-    case RS_SYS_MEMFD_CREATE:
-        on_memfd(regs, ret);
-        break;
-    case RS_SYS_INIT_MODULE:
-    case RS_SYS_FINIT_MODULE:
-        on_module(regs, ret, nr);
-        break;
-    case RS_SYS_SETUID:
-    case RS_SYS_SETREUID:
-    case RS_SYS_SETRESUID:
-    case RS_SYS_SETFSUID:
-    case RS_SYS_CAPSET:
-        on_cred(regs, ret, nr);
-        break;
-    case RS_SYS_MOUNT:
-        on_mount(regs, ret);
-        break;
-    case RS_SYS_PRCTL:
-        on_prctl(regs, ret);
-        break;
-    case RS_SYS_SETSID:
-        on_setsid(ret);
-        break;
-    case RS_SYS_KILL:
-        on_kill(regs, ret);
-        break;
+/* One program per watched syscall, on that syscall's exit tracepoint: a syscall the sensor does
+ * not watch runs none of its code (a tp_btf/sys_exit program ran on every syscall, ~25 ns each
+ * here; the kernel's own cost of syscall tracing, ~65 ns a syscall in this VM, stays: any
+ * syscall hook pays it). The arguments are read from the task's saved user registers. The
+ * plugin attaches only the programs of the event types switched on. */
+#define RS_SYS_EXIT(name, body)                                                                    \
+    SEC("tp/syscalls/sys_exit_" #name)                                                             \
+    int rs_x_##name(struct trace_event_raw_sys_exit *ctx)                                          \
+    {                                                                                              \
+        struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());     \
+        long ret = ctx->ret;                                                                       \
+        (void)regs;                                                                                \
+        body;                                                                                      \
+        return 0;                                                                                  \
     }
-    return 0;
-}
+
+RS_SYS_EXIT(connect, on_connect(regs, ret))
+RS_SYS_EXIT(accept, on_accept(regs, ret))
+RS_SYS_EXIT(accept4, on_accept(regs, ret))
+RS_SYS_EXIT(bind, on_bind(regs, ret))
+RS_SYS_EXIT(sendto, on_send(regs, ret, RS_SYS_SENDTO))
+RS_SYS_EXIT(sendmsg, on_send(regs, ret, RS_SYS_SENDMSG))
+RS_SYS_EXIT(sendmmsg, on_send(regs, ret, RS_SYS_SENDMMSG))
+RS_SYS_EXIT(open, on_open(regs, ret, RS_SYS_OPEN))
+RS_SYS_EXIT(creat, on_open(regs, ret, RS_SYS_CREAT))
+RS_SYS_EXIT(openat, on_open(regs, ret, RS_SYS_OPENAT))
+RS_SYS_EXIT(openat2, on_open(regs, ret, RS_SYS_OPENAT2))
+RS_SYS_EXIT(rename, on_two_paths(regs, ret, RS_SYS_RENAME))
+RS_SYS_EXIT(renameat, on_two_paths(regs, ret, RS_SYS_RENAMEAT))
+RS_SYS_EXIT(renameat2, on_two_paths(regs, ret, RS_SYS_RENAMEAT2))
+RS_SYS_EXIT(link, on_two_paths(regs, ret, RS_SYS_LINK))
+RS_SYS_EXIT(linkat, on_two_paths(regs, ret, RS_SYS_LINKAT))
+RS_SYS_EXIT(unlink, on_unlink(regs, ret, RS_SYS_UNLINK))
+RS_SYS_EXIT(unlinkat, on_unlink(regs, ret, RS_SYS_UNLINKAT))
+RS_SYS_EXIT(ptrace, on_ptrace(regs, ret))
+RS_SYS_EXIT(memfd_create, on_memfd(regs, ret))
+RS_SYS_EXIT(init_module, on_module(regs, ret, RS_SYS_INIT_MODULE))
+RS_SYS_EXIT(finit_module, on_module(regs, ret, RS_SYS_FINIT_MODULE))
+RS_SYS_EXIT(setuid, on_cred(regs, ret, RS_SYS_SETUID))
+RS_SYS_EXIT(setreuid, on_cred(regs, ret, RS_SYS_SETREUID))
+RS_SYS_EXIT(setresuid, on_cred(regs, ret, RS_SYS_SETRESUID))
+RS_SYS_EXIT(setfsuid, on_cred(regs, ret, RS_SYS_SETFSUID))
+RS_SYS_EXIT(capset, on_cred(regs, ret, RS_SYS_CAPSET))
+RS_SYS_EXIT(mount, on_mount(regs, ret))
+RS_SYS_EXIT(prctl, on_prctl(regs, ret))
+RS_SYS_EXIT(setsid, on_setsid(ret))
+RS_SYS_EXIT(kill, on_kill(regs, ret))
 
 /* ---- execve and exit ---- */
 
@@ -715,19 +676,21 @@ int BPF_PROG(rs_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
     /* t, its parent, bprm and what hangs off them are BTF pointers: fields are plain loads,
      * not a helper call each (a probe read costs ~30 ns; an exec reads some thirty fields) */
     struct task_struct *parent = t->real_parent;
-    struct proc_info *old = bpf_map_lookup_elem(&procs, &tgid);
+    struct proc_info *old = proc_find(t);
     __u32 keep = 0;
     if (old) {
         keep = old->flags & PI_ROOT_OK;
     } else {
-        __u32 ptgid = parent->tgid;
-        struct proc_info *pp = bpf_map_lookup_elem(&procs, &ptgid);
+        struct proc_info *pp = proc_find(parent);
         keep = pp ? pp->flags & PI_ROOT_OK : 0;
     }
     struct inode *bin = bprm->file->f_inode;
     if ((bin->i_mode & RS_S_ISUID) && bin->i_uid.val == 0)
         keep |= PI_ROOT_OK;
-    struct proc_info *pi = proc_build(t, tgid, keep);
+    /* A process keeps an entry from its exec on only when there is something to remember
+     * (an entry from before, or PI_ROOT_OK); most execs (a /bin/true, a shell's ls) make no
+     * record afterwards but their exit, which needs none. A later record builds the entry. */
+    struct proc_info *pi = (old || keep) ? proc_build(t, keep) : proc_scratch(t, keep);
     struct rec r;
 
     /* 611: root now, parent not root, and no setuid exec or setuid-family call on the way */
@@ -801,17 +764,19 @@ int BPF_PROG(rs_exit, struct task_struct *p)
     if (tgid == self_tgid)
         return 0;
     struct task_struct *t = bpf_get_current_task_btf();
-    /* built here for a process that never exec'd nor made a record (the mm is still there:
-     * the tracepoint fires before exit_mm) */
-    struct proc_info *pi = proc_get(t, tgid);
+    /* the process' entry if it has one; without one the record leaves the exe out (the plugin
+     * has it from the execve record, or from /proc), unless a filter needs the exe's verdict:
+     * then it is built here (the mm is still there: the tracepoint fires before exit_mm) */
+    struct proc_info *pi = proc_find(t);
+    if (!pi && (allow_mode || deny_used || rate_limit))
+        pi = proc_scratch(t, 0);
     struct rec r;
     if (filter_pass(RS_EV_EXIT, pi) && rec_begin(&r, RS_EV_EXIT, 60) == 0) {
         rec_common(&r, t, pi);
         r.e->num[0] = t->exit_code;
         rec_submit(&r);
     }
-    if (pi)
-        bpf_map_delete_elem(&procs, &tgid);
+    /* the entry goes with the task (task storage): nothing to delete */
     return 0;
 }
 

@@ -35,7 +35,6 @@
 #define RS_SYS_RENAMEAT2    316
 #define RS_SYS_MEMFD_CREATE 319
 #define RS_SYS_OPENAT2      437
-#define RS_SYS_TABLE        448
 #else
 #error "rampart driver: syscall table for this architecture not written yet"
 #endif

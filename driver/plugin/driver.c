@@ -117,12 +117,12 @@ void driver_heartbeat(driver_t *d)
     }
     unsigned ok, failed;
     sensor_programs(d->sensor, &ok, &failed);
-    char progs[256];
+    char progs[2048];
     size_t used = 0;
     progs[0] = '\0';
-    bool attached;
+    const char *state;
     const char *name;
-    for (unsigned i = 0; (name = sensor_program(d->sensor, i, &attached)); i++) {
+    for (unsigned i = 0; (name = sensor_program(d->sensor, i, &state)); i++) {
         /* per-program run counts and time: the kernel counts them only while BPF statistics
          * are on (sysctl kernel.bpf_stats_enabled=1) */
         uint64_t run_ns, run_cnt;
@@ -133,8 +133,7 @@ void driver_heartbeat(driver_t *d)
             snprintf(key, sizeof(key), "ns_per_run_%s", name);
             rp_record_add_uint(d->rec, key, run_ns / run_cnt);
         }
-        int n = snprintf(progs + used, sizeof(progs) - used, "%s%s:%s", i ? "," : "", name,
-                         attached ? "attached" : "failed");
+        int n = snprintf(progs + used, sizeof(progs) - used, "%s%s:%s", i ? "," : "", name, state);
         if (n < 0 || (size_t)n >= sizeof(progs) - used)
             break;
         used += (size_t)n;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -14,25 +15,75 @@
 #include "common/xalloc.h"
 #include "sensor.skel.h"
 
-#define SENSOR_MAX_PROGS 8
+#define SENSOR_MAX_PROGS 48
 #define DEFAULT_RINGBUF  (4u << 20)
+#define TRACEFS          "/sys/kernel/tracing"
+
+typedef enum { PROG_OFF, PROG_ATTACHED, PROG_UNAVAILABLE, PROG_FAILED } prog_state_t;
+
+static const char *const prog_state_names[] = {"off", "attached", "unavailable", "failed"};
 
 struct sensor {
     struct rampart_sensor *skel;
     struct ring_buffer *rb;
-    struct bpf_link *links[SENSOR_MAX_PROGS];
     struct bpf_link *iter_link;
     struct {
         const char *name;
-        bool ok;
-        struct bpf_program *prog;
+        struct bpf_program *prog; /* NULL for the iterator when it did not load */
+        uint32_t needs;           /* event bits that need it; 0 = the task iterator */
+        struct bpf_link *link;
+        prog_state_t state;
     } progs[SENSOR_MAX_PROGS];
     unsigned nprogs;
-    unsigned nattached, nfailed;
+    uint32_t ev_mask;
+    bool detached; /* sensor_detach: no event program attached whatever the mask */
     int ncpu;
     sensor_record_fn fn;
     void *ctx;
 };
+
+#define EV(x) (1u << RS_EV_##x)
+/* Which event types need which program: a program is attached only while one of them is on. */
+static const struct {
+    const char *name;
+    uint32_t needs;
+} prog_events[] = {
+    {"rs_exec", EV(EXECVE) | EV(PRIV_ESC)},
+    {"rs_exit", EV(EXIT)},
+    {"rs_x_connect", EV(CONNECT)},
+    {"rs_x_accept", EV(ACCEPT)},
+    {"rs_x_accept4", EV(ACCEPT)},
+    {"rs_x_bind", EV(BIND)},
+    {"rs_x_sendto", EV(DNS)},
+    {"rs_x_sendmsg", EV(DNS)},
+    {"rs_x_sendmmsg", EV(DNS)},
+    {"rs_x_open", EV(CREATE)},
+    {"rs_x_creat", EV(CREATE)},
+    {"rs_x_openat", EV(CREATE)},
+    {"rs_x_openat2", EV(CREATE)},
+    {"rs_x_rename", EV(RENAME)},
+    {"rs_x_renameat", EV(RENAME)},
+    {"rs_x_renameat2", EV(RENAME)},
+    {"rs_x_link", EV(LINK)},
+    {"rs_x_linkat", EV(LINK)},
+    {"rs_x_unlink", EV(UNLINK)},
+    {"rs_x_unlinkat", EV(UNLINK)},
+    {"rs_x_ptrace", EV(PTRACE)},
+    {"rs_x_memfd_create", EV(MEMFD)},
+    {"rs_x_init_module", EV(MODULE)},
+    {"rs_x_finit_module", EV(MODULE)},
+    /* the credential calls keep the per-process credentials 611 compares with */
+    {"rs_x_setuid", EV(PRIV) | EV(PRIV_ESC)},
+    {"rs_x_setreuid", EV(PRIV) | EV(PRIV_ESC)},
+    {"rs_x_setresuid", EV(PRIV) | EV(PRIV_ESC)},
+    {"rs_x_setfsuid", EV(PRIV) | EV(PRIV_ESC)},
+    {"rs_x_capset", EV(PRIV) | EV(PRIV_ESC)},
+    {"rs_x_mount", EV(MOUNT)},
+    {"rs_x_prctl", EV(PRCTL)},
+    {"rs_x_setsid", EV(SETSID)},
+    {"rs_x_kill", EV(KILL)},
+};
+#undef EV
 
 uint64_t sensor_exe_hash(const char *path)
 {
@@ -70,27 +121,106 @@ static int on_record(void *ctx, void *data, size_t len)
     return 0;
 }
 
-static void note_prog(sensor_t *s, const char *name, bool ok, struct bpf_program *prog)
+/* syscall exit tracepoints need tracefs (a fresh machine may not have it mounted) */
+static void ensure_tracefs(void)
 {
-    if (s->nprogs < SENSOR_MAX_PROGS) {
-        s->progs[s->nprogs].name = name;
-        s->progs[s->nprogs].ok = ok;
-        s->progs[s->nprogs].prog = ok ? prog : NULL;
-        s->nprogs++;
-    }
-    if (ok)
-        s->nattached++;
+    if (access(TRACEFS "/events", F_OK) == 0)
+        return;
+    if (mount("tracefs", TRACEFS, "tracefs", 0, NULL) == 0)
+        LOG_INFO("driver_tracefs_mounted", "path=%s", TRACEFS);
     else
-        s->nfailed++;
+        LOG_WARN("driver_tracefs_mount_failed", "path=%s err=%s", TRACEFS, strerror(errno));
 }
 
-static struct rampart_sensor *open_skel(const sensor_opts_t *o, bool with_iter)
+/* Attaches the programs the event mask needs and detaches the others. A syscall without a
+ * tracepoint in this kernel (init_module without CONFIG_MODULES) is "unavailable", not a
+ * failure. 0, or -EPERM when a needed program failed. */
+static int sync_links(sensor_t *s)
+{
+    int rc = 0;
+    for (unsigned i = 0; i < s->nprogs; i++) {
+        if (!s->progs[i].needs || s->progs[i].state == PROG_UNAVAILABLE)
+            continue;
+        bool want = !s->detached && (s->progs[i].needs & s->ev_mask);
+        if (!want && s->progs[i].link) {
+            bpf_link__destroy(s->progs[i].link);
+            s->progs[i].link = NULL;
+            s->progs[i].state = PROG_OFF;
+        } else if (want && !s->progs[i].link) {
+            s->progs[i].link = bpf_program__attach(s->progs[i].prog);
+            if (s->progs[i].link) {
+                s->progs[i].state = PROG_ATTACHED;
+            } else if (errno == ENOENT) {
+                s->progs[i].state = PROG_UNAVAILABLE;
+                LOG_INFO("driver_prog_unavailable", "prog=%s reason=\"no such tracepoint\"",
+                         s->progs[i].name);
+            } else {
+                if (s->progs[i].state != PROG_FAILED)
+                    LOG_ERROR("driver_attach_failed", "prog=%s err=%d", s->progs[i].name, -errno);
+                s->progs[i].state = PROG_FAILED;
+                rc = -EPERM;
+            }
+        } else if (!want) {
+            s->progs[i].state = PROG_OFF;
+        }
+    }
+    return rc;
+}
+
+static void list_programs(sensor_t *s)
+{
+    struct bpf_program *p;
+    bpf_object__for_each_program(p, s->skel->obj)
+    {
+        const char *name = bpf_program__name(p);
+        for (size_t k = 0; k < sizeof(prog_events) / sizeof(prog_events[0]); k++) {
+            if (strcmp(name, prog_events[k].name) != 0 || s->nprogs >= SENSOR_MAX_PROGS)
+                continue;
+            s->progs[s->nprogs].name = name;
+            s->progs[s->nprogs].prog = p;
+            s->progs[s->nprogs].needs = prog_events[k].needs;
+            s->progs[s->nprogs].state = PROG_OFF;
+            /* a tracepoint this kernel does not have (asked here rather than through a failed
+             * attach, which libbpf logs as a warning) */
+            const char *sec = bpf_program__section_name(p);
+            char path[256];
+            if (strncmp(sec, "tp/", 3) == 0) {
+                snprintf(path, sizeof(path), TRACEFS "/events/%s", sec + 3);
+                if (access(path, F_OK) != 0 && access(TRACEFS "/events", F_OK) == 0) {
+                    s->progs[s->nprogs].state = PROG_UNAVAILABLE;
+                    LOG_INFO("driver_prog_unavailable", "prog=%s reason=\"no tracepoint %s\"", name,
+                             sec + 3);
+                }
+            }
+            s->nprogs++;
+        }
+    }
+}
+
+static void note_iter(sensor_t *s, bool ok)
+{
+    if (s->nprogs >= SENSOR_MAX_PROGS)
+        return;
+    s->progs[s->nprogs].name = "rs_iter_task";
+    s->progs[s->nprogs].prog = ok ? s->skel->progs.rs_iter_task : NULL;
+    s->progs[s->nprogs].state = ok ? PROG_ATTACHED : PROG_FAILED;
+    s->nprogs++;
+}
+
+static struct rampart_sensor *open_skel(const sensor_opts_t *o, bool with_iter, int ncpu)
 {
     struct rampart_sensor *skel = rampart_sensor__open();
     if (!skel)
         return NULL;
-    bpf_map__set_max_entries(skel->maps.events,
-                             o->ringbuf_bytes ? o->ringbuf_bytes : DEFAULT_RINGBUF);
+    uint32_t rb = o->ringbuf_bytes ? o->ringbuf_bytes : DEFAULT_RINGBUF;
+    bpf_map__set_max_entries(skel->maps.events, rb);
+    /* Each CPU wakes the reader after this many bytes of its own (a wakeup is a self-IPI, a
+     * few microseconds in a VM): all CPUs together may have a quarter of the ring waiting,
+     * and a CPU never more than a sixteenth. */
+    uint64_t wake = rb / (4u * (uint32_t)ncpu);
+    if (wake > rb / 16)
+        wake = rb / 16;
+    skel->data->wakeup_bytes = wake < 4096 ? 4096 : wake;
     skel->bss->self_tgid = o->include_self ? 0 : (uint32_t)getpid();
     skel->bss->rate_limit = o->rate_limit;
     skel->data->ev_enabled = o->ev_mask;
@@ -114,8 +244,8 @@ int sensor_new(const sensor_opts_t *opts, sensor_record_fn fn, void *ctx, sensor
         rc = -EINVAL;
         goto cleanup;
     }
-    bool with_iter = opts->anti_rootkit;
-    s->skel = open_skel(opts, with_iter);
+    bool with_iter = opts->anti_rootkit, iter_failed = false;
+    s->skel = open_skel(opts, with_iter, s->ncpu);
     if (!s->skel) {
         rc = -errno ? -errno : -EINVAL;
         snprintf(err, errlen, "cannot open the BPF object: %s", strerror(-rc));
@@ -125,10 +255,10 @@ int sensor_new(const sensor_opts_t *opts, sensor_record_fn fn, void *ctx, sensor
     if (rc < 0 && with_iter) {
         /* retry without the task iterator: some kernels refuse BPF_TRACE_ITER */
         LOG_WARN("driver_iter_load_failed", "err=%d", rc);
-        note_prog(s, "rs_iter_task", false, NULL);
+        iter_failed = true;
         rampart_sensor__destroy(s->skel);
         with_iter = false;
-        s->skel = open_skel(opts, false);
+        s->skel = open_skel(opts, false, s->ncpu);
         rc = s->skel ? rampart_sensor__load(s->skel) : -ENOMEM;
     }
     if (rc < 0) {
@@ -138,27 +268,23 @@ int sensor_new(const sensor_opts_t *opts, sensor_record_fn fn, void *ctx, sensor
                  strerror(-rc));
         goto cleanup;
     }
-    struct bpf_program *progs[] = {s->skel->progs.rs_exec, s->skel->progs.rs_exit,
-                                   s->skel->progs.rs_sys_exit};
-    for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-        struct bpf_link *l = bpf_program__attach(progs[i]);
-        if (!l) {
-            LOG_ERROR("driver_attach_failed", "prog=%s err=%d", bpf_program__name(progs[i]),
-                      -errno);
-            note_prog(s, bpf_program__name(progs[i]), false, NULL);
-            continue;
-        }
-        s->links[i] = l;
-        note_prog(s, bpf_program__name(progs[i]), true, progs[i]);
-    }
-    if (s->nattached == 0) {
+    ensure_tracefs();
+    list_programs(s);
+    s->ev_mask = opts->ev_mask;
+    sync_links(s);
+    unsigned attached = 0;
+    for (unsigned i = 0; i < s->nprogs; i++)
+        attached += s->progs[i].state == PROG_ATTACHED;
+    if (attached == 0 && opts->ev_mask) {
         rc = -EPERM;
         snprintf(err, errlen, "no BPF program could be attached");
         goto cleanup;
     }
     if (with_iter) {
         s->iter_link = bpf_program__attach_iter(s->skel->progs.rs_iter_task, NULL);
-        note_prog(s, "rs_iter_task", s->iter_link != NULL, s->skel->progs.rs_iter_task);
+        note_iter(s, s->iter_link != NULL);
+    } else if (iter_failed) {
+        note_iter(s, false);
     }
     s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_record, s, NULL);
     if (!s->rb) {
@@ -178,11 +304,23 @@ void sensor_free(sensor_t *s)
     if (!s)
         return;
     ring_buffer__free(s->rb);
-    for (unsigned i = 0; i < SENSOR_MAX_PROGS; i++)
-        bpf_link__destroy(s->links[i]);
+    for (unsigned i = 0; i < s->nprogs; i++)
+        bpf_link__destroy(s->progs[i].link);
     bpf_link__destroy(s->iter_link);
     rampart_sensor__destroy(s->skel);
     free(s);
+}
+
+int sensor_detach(sensor_t *s)
+{
+    s->detached = true;
+    return sync_links(s);
+}
+
+int sensor_attach(sensor_t *s)
+{
+    s->detached = false;
+    return sync_links(s);
 }
 
 int sensor_fd(const sensor_t *s)
@@ -221,15 +359,18 @@ void sensor_counters(const sensor_t *s, struct rs_counters out[RS_EV__COUNT])
 
 void sensor_programs(const sensor_t *s, unsigned *attached, unsigned *failed)
 {
-    *attached = s->nattached;
-    *failed = s->nfailed;
+    *attached = *failed = 0;
+    for (unsigned i = 0; i < s->nprogs; i++) {
+        *attached += s->progs[i].state == PROG_ATTACHED;
+        *failed += s->progs[i].state == PROG_FAILED;
+    }
 }
 
-const char *sensor_program(const sensor_t *s, unsigned i, bool *ok)
+const char *sensor_program(const sensor_t *s, unsigned i, const char **state)
 {
     if (i >= s->nprogs)
         return NULL;
-    *ok = s->progs[i].ok;
+    *state = prog_state_names[s->progs[i].state];
     return s->progs[i].name;
 }
 
@@ -250,7 +391,8 @@ int sensor_program_stats(const sensor_t *s, unsigned i, uint64_t *run_ns, uint64
 int sensor_set_events(sensor_t *s, uint32_t ev_mask)
 {
     s->skel->data->ev_enabled = ev_mask;
-    return 0;
+    s->ev_mask = ev_mask;
+    return sync_links(s);
 }
 
 int sensor_set_rate_limit(sensor_t *s, uint32_t per_exe_per_sec)

@@ -37,6 +37,11 @@ int sensor_new(const sensor_opts_t *opts, sensor_record_fn fn, void *ctx, sensor
                size_t errlen);
 void sensor_free(sensor_t *s);
 
+/* Detaches the event programs, or attaches them again; the maps, the ring buffer and the task
+ * iterator stay (benchmarks compare a syscall's cost both ways without reloading). */
+int sensor_detach(sensor_t *s);
+int sensor_attach(sensor_t *s);
+
 /* The fd to poll for records (epoll fd of the ring buffer). */
 int sensor_fd(const sensor_t *s);
 /* Waits up to timeout_ms for a wakeup (0: no wait), then consumes every record there is (the
@@ -46,15 +51,18 @@ int sensor_poll(sensor_t *s, int timeout_ms);
 
 /* Counters summed over CPUs, one per enum rs_ev. */
 void sensor_counters(const sensor_t *s, struct rs_counters out[RS_EV__COUNT]);
-/* Programs attached and programs that failed to load or attach. */
+/* Programs attached and programs that failed to load or attach (a program whose event types
+ * are all off, or whose tracepoint this kernel lacks, is neither). */
 void sensor_programs(const sensor_t *s, unsigned *attached, unsigned *failed);
-/* Name of program i (0..attached+failed-1) and whether it is attached; NULL past the end. */
-const char *sensor_program(const sensor_t *s, unsigned i, bool *ok);
+/* Name of program i and its state ("attached", "off", "unavailable": no such tracepoint in this
+ * kernel, "failed"); NULL past the last program. */
+const char *sensor_program(const sensor_t *s, unsigned i, const char **state);
 
 /* Run time and run count of program i as the kernel counts them (only while BPF statistics
  * are enabled: bpf_enable_stats or the kernel.bpf_stats_enabled sysctl). 0 or -errno. */
 int sensor_program_stats(const sensor_t *s, unsigned i, uint64_t *run_ns, uint64_t *run_cnt);
 
+/* Switches event types on and off: the programs only they need are attached or detached. */
 int sensor_set_events(sensor_t *s, uint32_t ev_mask);
 int sensor_set_rate_limit(sensor_t *s, uint32_t per_exe_per_sec);
 /* Adds an exe path to the allow (deny = false) or deny list. Allow mode starts with the first
