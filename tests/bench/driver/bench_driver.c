@@ -4,14 +4,15 @@
  *   bench_driver [--rounds R] [--scale F] [--rate N] [--seconds S] [--stats-only]
  *
  * Syscall loops (execve of /bin/true via fork+exec+wait, with an empty environment and with 40
- * variables; connect to a closed local port;
- * open(O_CREAT)+unlink; getppid, which the sensor does not watch), each timed with the sensor
- * detached and attached, R rounds alternating, in one run. The sensor is loaded in this
- * process (driver/plugin's sensor module, with a thread draining the ring buffer on the other
- * core, as the plugin would) so that it can be attached and detached between rounds; the
- * figure is the median over rounds of (attached - detached) per call. A last part reads the
- * kernel's run-time statistics of the BPF programs during each loop (R passes, medians): the
- * sensor's own time per call, which does not depend much on how busy the machine is.
+ * variables; connect to a closed local port; open(O_CREAT)+unlink; getppid, which the sensor
+ * does not watch), each in a fresh worker process. Wall clock: the sensor is loaded once in
+ * this process (driver/plugin's sensor module, with a thread draining the ring buffer on the
+ * other core, as the plugin would) and its programs are detached and attached between blocks;
+ * R pairs of blocks per loop in ABBA order; the figure is the mean of the pairs' differences
+ * (attached - detached) per call with two standard errors. Then the kernel's run-time
+ * statistics of the BPF programs during each loop (R passes, medians): the sensor's own time
+ * per call, which does not depend much on how busy the machine is (the exec loops' wall clock,
+ * ~700 us a call, is too noisy on a shared machine to show a few microseconds).
  *
  * Throughput: the real rampart-driver plugin runs with its fd 4 read by this process; a
  * child makes prctl(PR_SET_NAME) calls (one record each) paced at --rate per second for
@@ -21,6 +22,7 @@
  * Needs root and BTF; otherwise it says so and exits 0 (the smoke test must not fail there). */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -363,39 +365,62 @@ int main(int argc, char **argv)
     snprintf(tmpfile_path, sizeof(tmpfile_path), "/tmp/rampart-bench-driver-%d", (int)getpid());
 
     loop_t loops[] = {
-        {"execve /bin/true", (long)(400 * scale), {0}, {0}},
-        {"execve, 40 env vars", (long)(400 * scale), {0}, {0}},
-        {"connect (closed port)", (long)(200000 * scale), {0}, {0}},
-        {"open(O_CREAT)+unlink", (long)(100000 * scale), {0}, {0}},
-        {"getppid (unhooked)", (long)(2000000 * scale), {0}, {0}},
+        {"execve /bin/true", (long)(300 * scale), {0}, {0}},
+        {"execve, 40 env vars", (long)(300 * scale), {0}, {0}},
+        {"connect (closed port)", (long)(100000 * scale), {0}, {0}},
+        {"open(O_CREAT)+unlink", (long)(20000 * scale), {0}, {0}},
+        {"getppid (unhooked)", (long)(500000 * scale), {0}, {0}},
     };
     size_t nloops = sizeof(loops) / sizeof(loops[0]);
     for (size_t i = 0; i < nloops; i++)
         if (loops[i].n < 1)
             loops[i].n = 1;
-    printf("syscall cost, %d rounds (median per call; added = attached - detached):\n", rounds);
+    /* Wall clock: the sensor is loaded once and its programs detached and attached again
+     * between blocks (no reload, so the blocks can be short and many); for each loop, `rounds`
+     * pairs of blocks, in the order ABBA..., each block a fresh worker process. The figure is
+     * the mean of the pairs' differences with two standard errors: the machine's noise moves
+     * both blocks of a pair alike. */
+    printf("syscall cost, %d pairs of blocks per loop (ns per call; added = attached - "
+           "detached, mean +- 2 standard errors):\n",
+           rounds);
     unsigned long records = 0;
-    for (int r = 0; r < rounds && !stats_only; r++) {
-        for (size_t i = 0; i < nloops; i++)
-            loops[i].base[r] = time_loop(i, loops[i].n);
+    if (!stats_only) {
         pthread_t th;
         sensor_t *sn = attach(&th);
-        usleep(300 * 1000); /* let the attach settle (RCU grace periods, first records) */
-        for (size_t i = 0; i < nloops; i++)
-            loops[i].attached[r] = time_loop(i, loops[i].n);
+        for (size_t i = 0; i < nloops; i++) {
+            for (int r = 0; r < rounds; r++) {
+                bool att_first = r % 2 == 1;
+                for (int k = 0; k < 2; k++) {
+                    bool on = (k == 0) == att_first;
+                    if ((on ? sensor_attach(sn) : sensor_detach(sn)) < 0) {
+                        fprintf(stderr, "bench_driver: attach/detach failed\n");
+                        exit(1);
+                    }
+                    double t = time_loop(i, loops[i].n);
+                    if (on)
+                        loops[i].attached[r] = t;
+                    else
+                        loops[i].base[r] = t;
+                }
+            }
+            double diff[64], mean = 0, var = 0;
+            for (int r = 0; r < rounds; r++) {
+                diff[r] = loops[i].attached[r] - loops[i].base[r];
+                mean += diff[r] / rounds;
+            }
+            for (int r = 0; r < rounds; r++)
+                var += (diff[r] - mean) * (diff[r] - mean) / (rounds > 1 ? rounds - 1 : 1);
+            printf("  %-24s detached %9.1f  attached %9.1f  added %8.1f +- %.1f (median %.1f)\n",
+                   loops[i].name, median(loops[i].base, rounds), median(loops[i].attached, rounds),
+                   mean, 2 * sqrt(var / rounds), median(diff, rounds));
+            fflush(stdout);
+        }
+        sensor_attach(sn);
         struct rs_counters cnt[RS_EV__COUNT];
         sensor_counters(sn, cnt);
         for (unsigned k = 0; k < RS_EV__COUNT; k++)
             records += cnt[k].events;
         detach(sn, th);
-    }
-    for (size_t i = 0; i < nloops && !stats_only; i++) {
-        double diff[64];
-        for (int r = 0; r < rounds; r++)
-            diff[r] = loops[i].attached[r] - loops[i].base[r];
-        printf("  %-24s detached %9.1f ns  attached %9.1f ns  added %8.1f ns\n", loops[i].name,
-               median(loops[i].base, rounds), median(loops[i].attached, rounds),
-               median(diff, rounds));
     }
     printf("  (records written while attached: %lu, drained: %lu)\n", records,
            (unsigned long)atomic_load(&drained));
@@ -412,14 +437,14 @@ int main(int argc, char **argv)
         printf("in-kernel sensor time per call (BPF run-time statistics, median of %d "
                "passes):\n",
                rounds);
-        static double per_run[16][8][64], per_call[16][64];
-        uint64_t before_ns[8] = {0}, before_cnt[8] = {0}, ns, cnt;
-        char names[8][32] = {{0}};
-        bool ok;
+        static double per_run[16][48][64], per_call[16][64];
+        uint64_t before_ns[48] = {0}, before_cnt[48] = {0}, ns, cnt;
+        char names[48][32] = {{0}};
+        const char *st;
         const char *pn;
         for (int r = 0; r < rounds; r++) {
             for (size_t i = 0; i < nloops && i < 16; i++) {
-                for (unsigned k = 0; k < 8 && (pn = sensor_program(sn, k, &ok)); k++) {
+                for (unsigned k = 0; k < 48 && (pn = sensor_program(sn, k, &st)); k++) {
                     snprintf(names[k], sizeof(names[k]), "%s", pn);
                     before_ns[k] = before_cnt[k] = 0;
                     if (sensor_program_stats(sn, k, &ns, &cnt) == 0) {
@@ -429,7 +454,7 @@ int main(int argc, char **argv)
                 }
                 time_loop(i, loops[i].n);
                 uint64_t total = 0;
-                for (unsigned k = 0; k < 8 && names[k][0]; k++) {
+                for (unsigned k = 0; k < 48 && names[k][0]; k++) {
                     per_run[i][k][r] = -1;
                     if (sensor_program_stats(sn, k, &ns, &cnt) != 0 || cnt == before_cnt[k])
                         continue;
@@ -441,7 +466,7 @@ int main(int argc, char **argv)
         }
         for (size_t i = 0; i < nloops && i < 16; i++) {
             printf("  %-24s", loops[i].name);
-            for (unsigned k = 0; k < 8 && names[k][0]; k++) {
+            for (unsigned k = 0; k < 48 && names[k][0]; k++) {
                 double v = median(per_run[i][k], rounds);
                 if (v >= 0)
                     printf("  %s %.0f ns/run", names[k], v);
