@@ -204,6 +204,9 @@ static void add_private(const event_t *ev, enrich_t *en, rp_record_t *r)
         add_sock(r, &h->sock, true, true);
         add_env(r, "ld_preload", "LD_PRELOAD", ev, EV_S_ARG0 + 5, en);
         add_env(r, "ssh", "SSH_CONNECTION", ev, EV_S_ARG0 + 6, en);
+        /* the kernel side scanned only the first RS_ENV_SCAN bytes of the environment: what it
+         * did not find there came from /proc, which a process that exits at once escapes */
+        rp_record_add(r, "env_truncated", (h->flags & RS_F_ENV_TRUNCATED) ? "1" : "0");
         rp_record_add_int(r, "res", h->res);
         break;
     }

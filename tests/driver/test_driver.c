@@ -362,6 +362,7 @@ static void test_execve(void **state)
     assert_field(r, "sip", "-");
     assert_field(r, "ld_preload", "/nonexistent/rampart-preload.so");
     assert_field(r, "ssh", "10.1.2.3 50022 10.1.2.4 22");
+    assert_field(r, "env_truncated", "0");
     assert_field(r, "res", "0");
     assert_field(r, "username", "root");
     char hex[65];
@@ -405,6 +406,7 @@ static void test_execve_big_env(void **state)
     assert_field(r, "argv", "sleep 1.5 0");
     assert_field(r, "ld_preload", "/nonexistent/rampart-preload.so");
     assert_field(r, "ssh", "10.1.2.3 50022 10.1.2.4 22");
+    assert_field(r, "env_truncated", "1");
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     close(pfd[0]);
