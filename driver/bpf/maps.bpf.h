@@ -39,6 +39,7 @@ struct pathbuf {
 };
 struct envbuf {
     __u8 buf[ENVBUF_SIZE];
+    __u64 ptrs[32]; /* a block of the new process' envp (ENV_PTRS) */
 };
 
 struct {
