@@ -112,17 +112,19 @@ static __always_inline void rec_submit(struct rec *r)
     if (size < sizeof(struct rs_event))
         return;
     r->e->size = size;
-    /* wake the consumer once per batch: when this CPU's records since its last wakeup reach
-     * wakeup_bytes. A wakeup is an irq_work, a self-IPI (an MSR write that traps to the
-     * hypervisor in a VM); one per record would cost more than the record. The count is this
-     * CPU's own (in its scratch buffer): asking the ring for the data waiting would read the
-     * consumer's position, a cache line the consumer on another CPU keeps writing. The plugin
-     * also drains on a timer, so a small batch never waits longer than that. */
+    /* Wake the consumer only when it is falling behind: a wakeup is an irq_work, a self-IPI
+     * (an MSR write that traps to the hypervisor in a VM, microseconds), and the plugin drains
+     * the ring on a 50 ms timer anyway. Every wakeup_bytes of its own records a CPU looks at how
+     * much is waiting (a read of the consumer's position, a cache line the consumer keeps
+     * writing: not on every record) and wakes the consumer when it is more than a quarter of
+     * the ring. */
     __u64 flags = BPF_RB_NO_WAKEUP;
     r->s->unwoken += size;
     if (r->s->unwoken >= wakeup_bytes) {
         r->s->unwoken = 0;
-        flags = BPF_RB_FORCE_WAKEUP;
+        if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >=
+            bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4)
+            flags = BPF_RB_FORCE_WAKEUP;
     }
     if (bpf_ringbuf_output(&events, r->s->buf, size, flags) == 0)
         counter_add(r->e->ev, 0);

@@ -214,12 +214,12 @@ static struct rampart_sensor *open_skel(const sensor_opts_t *o, bool with_iter, 
         return NULL;
     uint32_t rb = o->ringbuf_bytes ? o->ringbuf_bytes : DEFAULT_RINGBUF;
     bpf_map__set_max_entries(skel->maps.events, rb);
-    /* Each CPU wakes the reader after this many bytes of its own (a wakeup is a self-IPI, a
-     * few microseconds in a VM): all CPUs together may have a quarter of the ring waiting,
-     * and a CPU never more than a sixteenth. */
-    uint64_t wake = rb / (4u * (uint32_t)ncpu);
-    if (wake > rb / 16)
-        wake = rb / 16;
+    /* Each CPU looks at the ring's fill level after this many bytes of its own records, and
+     * wakes the reader when a quarter of the ring is waiting (record.bpf.h): all CPUs together
+     * look at least once per eighth of the ring. */
+    uint64_t wake = rb / (8u * (uint32_t)ncpu);
+    if (wake > rb / 64)
+        wake = rb / 64;
     skel->data->wakeup_bytes = wake < 4096 ? 4096 : wake;
     skel->bss->self_tgid = o->include_self ? 0 : (uint32_t)getpid();
     skel->bss->rate_limit = o->rate_limit;
