@@ -669,11 +669,20 @@ int BPF_PROG(rs_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
     /* t, its parent, bprm and what hangs off them are BTF pointers: fields are plain loads,
      * not a helper call each (a probe read costs ~30 ns; an exec reads some thirty fields) */
     struct task_struct *parent = t->real_parent;
+    const struct cred *c = t->cred;
+    const struct cred *pc = parent->cred;
+    __u32 uid = c->uid.val, euid = c->euid.val;
+    __u32 puid = pc->uid.val, peuid = pc->euid.val;
+    /* 611 is a question only when the new image runs as root and its parent does not: only
+     * then does the parent's PI_ROOT_OK matter (a task storage look-up, ~50 ns, saved on the
+     * other execs; a non-root process between a PI_ROOT_OK ancestor and a root exec would
+     * need a setuid exec or call to become root, which sets the flag itself) */
+    int ask611 = (uid == 0 || euid == 0) && puid != 0 && peuid != 0;
     struct proc_info *old = proc_find(t);
     __u32 keep = 0;
     if (old) {
         keep = old->flags & PI_ROOT_OK;
-    } else {
+    } else if (ask611) {
         struct proc_info *pp = proc_find(parent);
         keep = pp ? pp->flags & PI_ROOT_OK : 0;
     }
@@ -687,12 +696,8 @@ int BPF_PROG(rs_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
     struct rec r;
 
     /* 611: root now, parent not root, and no setuid exec or setuid-family call on the way */
-    const struct cred *c = t->cred;
-    const struct cred *pc = parent->cred;
-    __u32 uid = c->uid.val, euid = c->euid.val;
-    __u32 puid = pc->uid.val, peuid = pc->euid.val;
-    if ((uid == 0 || euid == 0) && puid != 0 && peuid != 0 && !(keep & PI_ROOT_OK) &&
-        filter_pass(RS_EV_PRIV_ESC, pi) && rec_begin(&r, RS_EV_PRIV_ESC, 611) == 0) {
+    if (ask611 && !(keep & PI_ROOT_OK) && filter_pass(RS_EV_PRIV_ESC, pi) &&
+        rec_begin(&r, RS_EV_PRIV_ESC, 611) == 0) {
         rec_common(&r, t, pi);
         r.e->num[0] = parent->tgid;
         pack_cred(pc, &r.e->num[1]);
