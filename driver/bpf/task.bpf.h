@@ -50,7 +50,6 @@ static __always_inline __u32 task_pidns_inum(struct task_struct *t, __u32 *root_
 static __always_inline void rec_common(struct rec *r, struct task_struct *t, struct proc_info *pi)
 {
     struct rs_event *e = r->e;
-    __u64 id = bpf_get_current_pid_tgid();
     /* CLOCK_BOOTTIME read once per tick per CPU: the first record of a tick reads the clock,
      * the others of that tick on this CPU reuse it (at most a tick early: 4 ms at HZ=250).
      * Reading the TSC cost ~65 ns a record in a VM; records keep their order in the ring
@@ -61,8 +60,8 @@ static __always_inline void rec_common(struct rec *r, struct task_struct *t, str
         r->s->tick_ns = bpf_ktime_get_boot_ns();
     }
     e->ts = r->s->tick_ns;
-    e->pid = (__u32)id;
-    e->tgid = id >> 32;
+    e->pid = t->pid;
+    e->tgid = t->tgid;
     /* t comes from bpf_get_current_task_btf(): plain loads, no helper calls */
     struct signal_struct *sig = t->signal;
     const struct cred *cred = t->cred;
@@ -76,7 +75,8 @@ static __always_inline void rec_common(struct rec *r, struct task_struct *t, str
         e->sessionid = t->sessionid;
     e->pns = task_pidns_inum(t, &e->root_pns);
     e->mntns = nsp ? nsp->mnt_ns->ns.inum : 0;
-    e->cgroup_id = bpf_get_current_cgroup_id();
+    /* what bpf_get_current_cgroup_id() returns (the task's cgroup v2 kernfs id), by loads */
+    e->cgroup_id = t->cgroups->dfl_cgrp->kn->id;
     /* two loads instead of the helper's strscpy (~60 ns) */
     __builtin_memcpy(e->comm, (const void *)t->comm, sizeof(e->comm));
     /* the exe goes out once per process image (and in every execve record); the reader keeps
