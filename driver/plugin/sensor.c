@@ -150,7 +150,8 @@ static int sync_links(sensor_t *s)
             s->progs[i].link = bpf_program__attach(s->progs[i].prog);
             if (s->progs[i].link) {
                 s->progs[i].state = PROG_ATTACHED;
-            } else if (errno == ENOENT) {
+            } else if (errno == ENOENT && access(TRACEFS "/events", F_OK) == 0) {
+                /* tracefs is there, the tracepoint is not (without tracefs: a failure) */
                 s->progs[i].state = PROG_UNAVAILABLE;
                 LOG_INFO("driver_prog_unavailable", "prog=%s reason=\"no such tracepoint\"",
                          s->progs[i].name);
@@ -173,7 +174,16 @@ static void list_programs(sensor_t *s)
     bpf_object__for_each_program(p, s->skel->obj)
     {
         const char *name = bpf_program__name(p);
-        for (size_t k = 0; k < sizeof(prog_events) / sizeof(prog_events[0]); k++) {
+        size_t k = 0;
+        while (k < sizeof(prog_events) / sizeof(prog_events[0]) &&
+               strcmp(name, prog_events[k].name) != 0)
+            k++;
+        if (k == sizeof(prog_events) / sizeof(prog_events[0]) && strcmp(name, "rs_iter_task") != 0)
+            LOG_ERROR("driver_prog_unknown",
+                      "prog=%s reason=\"not in the event table: never "
+                      "attached\"",
+                      name);
+        for (k = 0; k < sizeof(prog_events) / sizeof(prog_events[0]); k++) {
             if (strcmp(name, prog_events[k].name) != 0 || s->nprogs >= SENSOR_MAX_PROGS)
                 continue;
             s->progs[s->nprogs].name = name;
