@@ -170,40 +170,38 @@ static int sync_links(sensor_t *s)
 
 static void list_programs(sensor_t *s)
 {
+    const size_t ntable = sizeof(prog_events) / sizeof(prog_events[0]);
     struct bpf_program *p;
     bpf_object__for_each_program(p, s->skel->obj)
     {
         const char *name = bpf_program__name(p);
         size_t k = 0;
-        while (k < sizeof(prog_events) / sizeof(prog_events[0]) &&
-               strcmp(name, prog_events[k].name) != 0)
+        while (k < ntable && strcmp(name, prog_events[k].name) != 0)
             k++;
-        if (k == sizeof(prog_events) / sizeof(prog_events[0]) && strcmp(name, "rs_iter_task") != 0)
-            LOG_ERROR("driver_prog_unknown",
-                      "prog=%s reason=\"not in the event table: never "
-                      "attached\"",
-                      name);
-        for (k = 0; k < sizeof(prog_events) / sizeof(prog_events[0]); k++) {
-            if (strcmp(name, prog_events[k].name) != 0 || s->nprogs >= SENSOR_MAX_PROGS)
-                continue;
-            s->progs[s->nprogs].name = name;
-            s->progs[s->nprogs].prog = p;
-            s->progs[s->nprogs].needs = prog_events[k].needs;
-            s->progs[s->nprogs].state = PROG_OFF;
-            /* a tracepoint this kernel does not have (asked here rather than through a failed
-             * attach, which libbpf logs as a warning) */
-            const char *sec = bpf_program__section_name(p);
-            char path[256];
-            if (strncmp(sec, "tp/", 3) == 0) {
-                snprintf(path, sizeof(path), TRACEFS "/events/%s", sec + 3);
-                if (access(path, F_OK) != 0 && access(TRACEFS "/events", F_OK) == 0) {
-                    s->progs[s->nprogs].state = PROG_UNAVAILABLE;
-                    LOG_INFO("driver_prog_unavailable", "prog=%s reason=\"no tracepoint %s\"", name,
-                             sec + 3);
-                }
-            }
-            s->nprogs++;
+        if (k == ntable) {
+            if (strcmp(name, "rs_iter_task") != 0)
+                LOG_ERROR("driver_prog_unknown", "prog=%s reason=\"not in the event table\"", name);
+            continue;
         }
+        if (s->nprogs >= SENSOR_MAX_PROGS)
+            break;
+        s->progs[s->nprogs].name = name;
+        s->progs[s->nprogs].prog = p;
+        s->progs[s->nprogs].needs = prog_events[k].needs;
+        s->progs[s->nprogs].state = PROG_OFF;
+        /* a tracepoint this kernel does not have (asked here rather than through a failed
+         * attach, which libbpf logs as a warning) */
+        const char *sec = bpf_program__section_name(p);
+        char path[256];
+        if (strncmp(sec, "tp/", 3) == 0) {
+            snprintf(path, sizeof(path), TRACEFS "/events/%s", sec + 3);
+            if (access(path, F_OK) != 0 && access(TRACEFS "/events", F_OK) == 0) {
+                s->progs[s->nprogs].state = PROG_UNAVAILABLE;
+                LOG_INFO("driver_prog_unavailable", "prog=%s reason=\"no tracepoint %s\"", name,
+                         sec + 3);
+            }
+        }
+        s->nprogs++;
     }
 }
 
