@@ -18,6 +18,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "filter.bpf.h"
+#include "programs.h"
 #include "syscalls.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -479,7 +480,7 @@ static __always_inline void on_kill(struct pt_regs *regs, long ret)
  * not watch runs none of its code (a tp_btf/sys_exit program ran on every syscall, ~25 ns each
  * here; the kernel's own cost of syscall tracing, ~65 ns a syscall in this VM, stays: any
  * syscall hook pays it). The arguments are read from the task's saved user registers. The
- * plugin attaches only the programs of the event types switched on. */
+ * plugin attaches only the programs of the event types switched on (programs.h). */
 #define RS_SYS_EXIT(name, body)                                                                    \
     SEC("tp/syscalls/sys_exit_" #name)                                                             \
     int rs_x_##name(struct trace_event_raw_sys_exit *ctx)                                          \
@@ -491,37 +492,9 @@ static __always_inline void on_kill(struct pt_regs *regs, long ret)
         return 0;                                                                                  \
     }
 
-RS_SYS_EXIT(connect, on_connect(regs, ret))
-RS_SYS_EXIT(accept, on_accept(regs, ret))
-RS_SYS_EXIT(accept4, on_accept(regs, ret))
-RS_SYS_EXIT(bind, on_bind(regs, ret))
-RS_SYS_EXIT(sendto, on_send(regs, ret, RS_SYS_SENDTO))
-RS_SYS_EXIT(sendmsg, on_send(regs, ret, RS_SYS_SENDMSG))
-RS_SYS_EXIT(sendmmsg, on_send(regs, ret, RS_SYS_SENDMMSG))
-RS_SYS_EXIT(open, on_open(regs, ret, RS_SYS_OPEN))
-RS_SYS_EXIT(creat, on_open(regs, ret, RS_SYS_CREAT))
-RS_SYS_EXIT(openat, on_open(regs, ret, RS_SYS_OPENAT))
-RS_SYS_EXIT(openat2, on_open(regs, ret, RS_SYS_OPENAT2))
-RS_SYS_EXIT(rename, on_two_paths(regs, ret, RS_SYS_RENAME))
-RS_SYS_EXIT(renameat, on_two_paths(regs, ret, RS_SYS_RENAMEAT))
-RS_SYS_EXIT(renameat2, on_two_paths(regs, ret, RS_SYS_RENAMEAT2))
-RS_SYS_EXIT(link, on_two_paths(regs, ret, RS_SYS_LINK))
-RS_SYS_EXIT(linkat, on_two_paths(regs, ret, RS_SYS_LINKAT))
-RS_SYS_EXIT(unlink, on_unlink(regs, ret, RS_SYS_UNLINK))
-RS_SYS_EXIT(unlinkat, on_unlink(regs, ret, RS_SYS_UNLINKAT))
-RS_SYS_EXIT(ptrace, on_ptrace(regs, ret))
-RS_SYS_EXIT(memfd_create, on_memfd(regs, ret))
-RS_SYS_EXIT(init_module, on_module(regs, ret, RS_SYS_INIT_MODULE))
-RS_SYS_EXIT(finit_module, on_module(regs, ret, RS_SYS_FINIT_MODULE))
-RS_SYS_EXIT(setuid, on_cred(regs, ret, RS_SYS_SETUID))
-RS_SYS_EXIT(setreuid, on_cred(regs, ret, RS_SYS_SETREUID))
-RS_SYS_EXIT(setresuid, on_cred(regs, ret, RS_SYS_SETRESUID))
-RS_SYS_EXIT(setfsuid, on_cred(regs, ret, RS_SYS_SETFSUID))
-RS_SYS_EXIT(capset, on_cred(regs, ret, RS_SYS_CAPSET))
-RS_SYS_EXIT(mount, on_mount(regs, ret))
-RS_SYS_EXIT(prctl, on_prctl(regs, ret))
-RS_SYS_EXIT(setsid, on_setsid(ret))
-RS_SYS_EXIT(kill, on_kill(regs, ret))
+#define RS_X(name, events, call) RS_SYS_EXIT(name, call)
+RS_SYSCALL_PROGRAMS(RS_X)
+#undef RS_X
 
 /* ---- execve and exit ---- */
 

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/log_bridge.h"
 #include "common/xalloc.h"
+#include "programs.h"
 #include "sensor.skel.h"
 
 #define SENSOR_MAX_PROGS 48
@@ -42,48 +43,16 @@ struct sensor {
     void *ctx;
 };
 
-#define EV(x) (1u << RS_EV_##x)
 /* Which event types need which program: a program is attached only while one of them is on. */
 static const struct {
     const char *name;
     uint32_t needs;
-} prog_events[] = {
-    {"rs_exec", EV(EXECVE) | EV(PRIV_ESC)},
-    {"rs_exit", EV(EXIT)},
-    {"rs_x_connect", EV(CONNECT)},
-    {"rs_x_accept", EV(ACCEPT)},
-    {"rs_x_accept4", EV(ACCEPT)},
-    {"rs_x_bind", EV(BIND)},
-    {"rs_x_sendto", EV(DNS)},
-    {"rs_x_sendmsg", EV(DNS)},
-    {"rs_x_sendmmsg", EV(DNS)},
-    {"rs_x_open", EV(CREATE)},
-    {"rs_x_creat", EV(CREATE)},
-    {"rs_x_openat", EV(CREATE)},
-    {"rs_x_openat2", EV(CREATE)},
-    {"rs_x_rename", EV(RENAME)},
-    {"rs_x_renameat", EV(RENAME)},
-    {"rs_x_renameat2", EV(RENAME)},
-    {"rs_x_link", EV(LINK)},
-    {"rs_x_linkat", EV(LINK)},
-    {"rs_x_unlink", EV(UNLINK)},
-    {"rs_x_unlinkat", EV(UNLINK)},
-    {"rs_x_ptrace", EV(PTRACE)},
-    {"rs_x_memfd_create", EV(MEMFD)},
-    {"rs_x_init_module", EV(MODULE)},
-    {"rs_x_finit_module", EV(MODULE)},
-    /* the credential calls keep the per-process credentials 611 compares with */
-    {"rs_x_setuid", EV(PRIV) | EV(PRIV_ESC)},
-    {"rs_x_setreuid", EV(PRIV) | EV(PRIV_ESC)},
-    {"rs_x_setresuid", EV(PRIV) | EV(PRIV_ESC)},
-    {"rs_x_setfsuid", EV(PRIV) | EV(PRIV_ESC)},
-    {"rs_x_capset", EV(PRIV) | EV(PRIV_ESC)},
-    {"rs_x_mount", EV(MOUNT)},
-    {"rs_x_prctl", EV(PRCTL)},
-    {"rs_x_setsid", EV(SETSID)},
-    {"rs_x_kill", EV(KILL)},
+} prog_events[] = {{"rs_exec", RS_EVB(EXECVE) | RS_EVB(PRIV_ESC)},
+                   {"rs_exit", RS_EVB(EXIT)},
+#define RS_X(name, events, call) {"rs_x_" #name, events},
+                   RS_SYSCALL_PROGRAMS(RS_X)
+#undef RS_X
 };
-#undef EV
 
 uint64_t sensor_exe_hash(const char *path)
 {
